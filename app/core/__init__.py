@@ -1,0 +1,1 @@
+"""Qt-free document core: layers, edits, commands, compositing and file formats."""

@@ -1,0 +1,43 @@
+"""Turning a decomposer's result into document layers and undoable commands."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from app.core.commands import ReplaceLayers, SetAllLayers, bake_layers
+from app.core.document import Document
+from app.core.layer import Layer
+
+
+def layers_from_arrays(
+    arrays: Sequence[tuple[np.ndarray, str]], origin: tuple[int, int] = (0, 0)
+) -> list[Layer]:
+    """Layers (bottom first) from full-size RGBA arrays placed at `origin`, cropped to content."""
+    return [Layer.from_canvas(rgba, name, origin) for rgba, name in arrays]
+
+
+def decompose_document_command(doc: Document, arrays, text: str = "Decompose") -> SetAllLayers:
+    """Replace the whole stack by a decomposition of the picture, as one undo step."""
+    return SetAllLayers(layers_from_arrays(arrays), text)
+
+
+def layer_input(doc: Document, layer_id: str) -> tuple[np.ndarray, tuple[int, int]]:
+    """A layer's edited pixels (baked) as an RGBA array, and where it sits on the canvas.
+
+    Recursive decomposition works on what the user sees of that layer.
+    """
+    layer = doc.layer(layer_id).copy()
+    layer.params = layer.params.with_(visible=True)
+    baked = bake_layers(doc, [layer], layer.name)
+    return baked.pixels, baked.origin
+
+
+def decompose_layer_command(
+    doc: Document, layer_id: str, arrays, origin: tuple[int, int]
+) -> ReplaceLayers:
+    """Replace one layer by its sub-layers (arrays are the size of the layer's pixels)."""
+    name = doc.layer(layer_id).name
+    parts = layers_from_arrays(arrays, origin)
+    return ReplaceLayers([layer_id], parts, f"Decompose '{name}'")

@@ -1,0 +1,1 @@
+"""PySide6 editor: main window, canvas, layer panel, properties, dialogs, workers."""

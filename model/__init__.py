@@ -1,0 +1,1 @@
+"""Qt-free decomposers (qwen, classic), evaluation and dataset pipeline."""
