@@ -163,7 +163,9 @@ def set_visible(doc: Document, layer_id: str, visible: bool) -> SetParams:
     return _set(doc, layer_id, f"{verb} '{doc.layer(layer_id).name}'", None, visible=visible)
 
 
-def set_opacity(doc: Document, layer_id: str, opacity: float, gesture: Hashable = None) -> SetParams:
+def set_opacity(
+    doc: Document, layer_id: str, opacity: float, gesture: Hashable = None
+) -> SetParams:
     key = None if gesture is None else ("opacity", layer_id, gesture)
     value = float(np.clip(opacity, 0.0, 1.0))
     return _set(doc, layer_id, f"Opacity '{doc.layer(layer_id).name}'", key, opacity=value)
@@ -237,7 +239,9 @@ def merge_down(doc: Document, layer_id: str) -> ReplaceLayers:
     return ReplaceLayers([lower.id, upper.id], [merged], f"Merge Down '{upper.name}'")
 
 
-def replace_layer(doc: Document, layer_id: str, parts: Sequence[Layer], text: str = "") -> ReplaceLayers:
+def replace_layer(
+    doc: Document, layer_id: str, parts: Sequence[Layer], text: str = ""
+) -> ReplaceLayers:
     name = doc.layer(layer_id).name
     return ReplaceLayers([layer_id], list(parts), text or f"Decompose '{name}'")
 
@@ -257,7 +261,9 @@ class History:
         cmd.do(self.doc)
         self._undone.clear()
         last = self._done[-1] if self._done else None
-        mergeable = last is not None and cmd.merge_key is not None and last.merge_key == cmd.merge_key
+        mergeable = (
+            last is not None and cmd.merge_key is not None and last.merge_key == cmd.merge_key
+        )
         if mergeable and self._clean_depth != len(self._done) and last.merge(cmd):
             pass
         else:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.core.layer import Layer, Rect, Recolor
+from app.core.layer import Layer, Recolor, Rect
 
 
 @dataclass
