@@ -1,0 +1,182 @@
+"""PSD import and export through psd-tools.
+
+Import: pixel layers keep their names, offsets, opacity and visibility; groups are flattened
+in stacking order (a hidden group hides its layers, its opacity multiplies theirs); layers
+that only render through psd-tools' compositor (shapes, type, smart objects, masks,
+clipped stacks, effects) are rendered to pixels. Blend modes other than normal cannot be
+represented and become normal.
+
+Export: an RGBA document, each layer cropped to its content at its offset with edits baked
+in, opacity and visibility as layer properties, and our own composite as the merged image.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from psd_tools import PSDImage
+from psd_tools.api import numpy_io
+
+from app.core.document import Document
+from app.core.errors import ImportFailed
+from app.core.formats.atomic import atomic_file
+from app.core.formats.bake import bake_layer, composite_rgba
+from app.core.formats.images import to_rgba8
+from app.core.formats.limits import MAX_LAYERS, check_size
+from app.core.layer import Layer, LayerParams, content_bbox
+
+PSD_MAGIC = b"8BPS"
+_TOTAL_PIXEL_FACTOR = 8  # all layers together may decode to at most 8x the pixel limit
+
+
+def read_header(path: Path, max_pixels: int) -> tuple[int, int]:
+    """Validate the fixed 26-byte PSD header before psd-tools parses anything."""
+    with open(path, "rb") as fh:
+        head = fh.read(26)
+    if len(head) < 26 or head[:4] != PSD_MAGIC:
+        raise ImportFailed(path, "the file is not a valid PSD (bad header)")
+    version, channels, height, width, depth, mode = struct.unpack(">H6xHIIHH", head[4:])
+    if version not in (1, 2):
+        raise ImportFailed(path, f"unsupported PSD version {version}")
+    if not 1 <= channels <= 56 or depth not in (1, 8, 16, 32) or mode > 9:
+        raise ImportFailed(path, "the PSD header is damaged")
+    reason = check_size(width, height, max_pixels)
+    if reason:
+        raise ImportFailed(path, reason)
+    return width, height
+
+
+def _walk(group: Any, visible: bool, opacity: float) -> Iterator[tuple[Any, bool, float]]:
+    """Leaf layers bottom first, with visibility and opacity inherited from groups.
+
+    Layers clipped to a base layer are skipped: the base renders them.
+    """
+    for layer in group:
+        if getattr(layer, "clipping", False) and not layer.is_group():
+            continue
+        shown = visible and bool(layer.visible)
+        alpha = opacity * layer.opacity / 255.0
+        if layer.is_group():
+            yield from _walk(layer, shown, alpha)
+        else:
+            yield layer, shown, alpha
+
+
+def _needs_render(layer: Any) -> bool:
+    return (
+        layer.kind != "pixel"
+        or layer.has_mask()
+        or bool(layer.clip_layers)
+        or layer.has_effects()
+    )
+
+
+def _layer_pixels(layer: Any) -> tuple[np.ndarray, int, int] | None:
+    """RGBA pixels of one leaf (its own opacity not applied) and its canvas position."""
+    if not _needs_render(layer):
+        im = layer.topil()
+        if im is None:
+            return None
+        return to_rgba8(im), layer.left, layer.top
+    saved_visible, saved_opacity = layer.visible, layer.opacity
+    try:
+        layer.visible = True
+        layer.opacity = 255
+        im = layer.composite(layer_filter=lambda x: x is layer or x.is_visible())
+    finally:
+        layer.visible, layer.opacity = saved_visible, saved_opacity
+    if im is None:
+        return None
+    left, top = layer.bbox[:2]
+    return to_rgba8(im), left, top
+
+
+def load_psd(path: Path, max_pixels: int) -> Document:
+    width, height = read_header(path, max_pixels)
+    psd = PSDImage.open(path)
+    if (psd.width, psd.height) != (width, height):
+        raise ImportFailed(path, "the PSD header is damaged")
+    layers: list[Layer] = []
+    budget = _TOTAL_PIXEL_FACTOR * max_pixels
+    for leaf, visible, opacity in _walk(psd, True, 1.0):
+        if len(layers) >= MAX_LAYERS:
+            raise ImportFailed(path, f"the PSD has more than {MAX_LAYERS} layers")
+        w, h = leaf.width, leaf.height
+        if w <= 0 or h <= 0:
+            continue
+        if check_size(w, h, max_pixels) or w * h > budget:
+            raise ImportFailed(path, f"layer '{leaf.name}' declares {w}x{h} pixels, over the limit")
+        budget -= w * h
+        got = _layer_pixels(leaf)
+        if got is None:
+            continue
+        rgba, x, y = got
+        box = content_bbox(rgba[:, :, 3])
+        if box is None:
+            continue
+        bx, by, bw, bh = box
+        params = LayerParams(
+            name=str(leaf.name) or f"Layer {len(layers) + 1}",
+            visible=visible,
+            opacity=float(np.clip(opacity, 0.0, 1.0)),
+        )
+        layers.append(Layer(rgba[by : by + bh, bx : bx + bw], (x + bx, y + by), params))
+    if not layers:
+        merged = psd.composite()
+        if merged is None:
+            raise ImportFailed(path, "the PSD holds neither layers nor a merged image")
+        rgba = to_rgba8(merged)
+        if rgba.shape[:2] != (height, width):
+            raise ImportFailed(path, "the PSD's merged image does not match its canvas")
+        doc = Document.from_image(rgba, path.stem or "Background")
+        doc.source = None
+        return doc
+    return Document(width, height, layers)
+
+
+def save_psd(doc: Document, path: Path) -> None:
+    psd = PSDImage.new("RGBA", (doc.width, doc.height), color=(255, 255, 255, 0))
+    for index, layer in enumerate(doc.layers):
+        baked = bake_layer(doc, layer)
+        pixels, x, y = baked.pixels, baked.x, baked.y
+        if baked.empty:
+            pixels, x, y = np.zeros((1, 1, 4), np.uint8), 0, 0
+        created = psd.create_pixel_layer(
+            Image.fromarray(pixels, "RGBA"),
+            name=f"Layer {index + 1}",  # psd-tools 1.26 fails on non-ASCII names given here
+            top=y,
+            left=x,
+            opacity=int(round(baked.opacity * 255)),
+        )
+        created.name = baked.name
+        created.visible = baked.visible
+    merged = composite_rgba(doc).astype(np.float32) / np.float32(255.0)
+    _set_merged_image(psd, merged)
+    with atomic_file(path) as fh:
+        _write(psd, fh)
+
+
+def _set_merged_image(psd: PSDImage, merged: np.ndarray) -> None:
+    """Store our composite as the merged image instead of psd-tools' (slow) own.
+
+    Uses psd-tools' record API (`_record`); if a later version moves it, saving falls
+    back to `PSDImage.save`, which composites by itself.
+    """
+    record = getattr(psd, "_record", None)
+    if record is None:
+        return
+    planes = numpy_io.encode_image_data(psd, merged[:, :, :3], merged[:, :, 3:4])
+    record.image_data.set_data(planes, record.header)
+
+
+def _write(psd: PSDImage, fh: Any) -> None:
+    record = getattr(psd, "_record", None)
+    if record is None:
+        psd.save(fh)
+    else:
+        record.write(fh)
