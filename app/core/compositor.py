@@ -1,0 +1,261 @@
+"""The fast compositor: whole-canvas composites for export, cached views for the canvas.
+
+Both blend premultiplied float32 patches from `render.render_layer`, each only over its own
+rectangle. `Compositor` keeps, per view, what it can reuse between frames: while one layer
+is being edited it holds the layers below and above it flattened (Krita's idea of cached
+projections), so a frame renders that one layer and re-blends three planes over the
+rectangle it left and the one it now covers. Caches are keyed by layer ids, the frozen
+`LayerParams` objects and the identity of the pixel arrays (never modified in place), so
+callers never have to say what changed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from app.core.document import Document
+from app.core.layer import Layer, LayerParams, Recolor, Rect
+from app.core.render import (
+    apply_recolor,
+    flatten,
+    layer_view_rect,
+    over_premul,
+    prepare_layer,
+    render_layer,
+    unpremultiply_to_uint8,
+)
+
+BAND_ROWS = 512  # `composite` works in bands of rows so memory stays bounded on big canvases
+
+
+def view_size(doc: Document, view_scale: float) -> tuple[int, int]:
+    """Width and height, in view pixels, of the whole canvas at `view_scale`."""
+    return (
+        max(1, math.ceil(doc.width * view_scale - 1e-9)),
+        max(1, math.ceil(doc.height * view_scale - 1e-9)),
+    )
+
+
+def _intersect(a: Rect | None, b: Rect | None) -> Rect | None:
+    if a is None or b is None:
+        return None
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _union(a: Rect | None, b: Rect | None) -> Rect | None:
+    if a is None or b is None:
+        return a if b is None else b
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return x0, y0, x1 - x0, y1 - y0
+
+
+class RecolorCache:
+    """Recoloured pixels per layer, keyed by (pixels identity, recolor); one entry a layer."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[np.ndarray, Recolor, np.ndarray]] = {}
+
+    def __call__(self, layer: Layer) -> np.ndarray:
+        recolor = layer.params.recolor
+        if recolor.is_identity():
+            return layer.pixels
+        entry = self._entries.get(layer.id)
+        if entry is not None and entry[0] is layer.pixels and entry[1] == recolor:
+            return entry[2]
+        out = apply_recolor(layer.pixels, recolor)
+        out.flags.writeable = False
+        self._entries[layer.id] = (layer.pixels, recolor, out)
+        return out
+
+    def keep_only(self, ids: set[str]) -> None:
+        for layer_id in self._entries.keys() - ids:
+            del self._entries[layer_id]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def composite(doc: Document) -> np.ndarray:
+    """The document with all edits at full resolution: straight-alpha RGBA uint8.
+
+    Equal to `render.composite_reference(doc)` within 1/255 per channel.
+    """
+    out = np.empty((doc.height, doc.width, 4), np.uint8)
+    recolored = RecolorCache()
+    for y in range(0, doc.height, BAND_ROWS):
+        band = (0, y, doc.width, min(BAND_ROWS, doc.height - y))
+        premul = flatten(doc.layers, doc.width, doc.height, 1.0, band, recolored)
+        out[y : y + band[3]] = unpremultiply_to_uint8(premul)
+    return out
+
+
+_Signature = list[tuple[str, LayerParams, np.ndarray]]  # per layer: id, params, pixels
+
+
+def _signature(layers: list[Layer]) -> _Signature:
+    return [(layer.id, layer.params, layer.pixels) for layer in layers]
+
+
+_Entry = tuple[str, LayerParams, np.ndarray]
+
+
+def _same_entry(a: _Entry, b: _Entry) -> bool:
+    return a[0] == b[0] and a[2] is b[2] and a[1] == b[1]
+
+
+def _same(a: _Signature | None, b: _Signature) -> bool:
+    return a is not None and len(a) == len(b) and all(map(_same_entry, a, b))
+
+
+def _to_premul_uint8(premul: np.ndarray, dst: np.ndarray) -> None:
+    """dst (uint8 view) = premultiplied float32 in [0, 1] scaled to 0..255, rounded."""
+    dst[...] = cv2.convertScaleAbs(premul, alpha=255.0)
+
+
+class Compositor:
+    """Renders views of a document for the canvas, reusing work between frames.
+
+    `render` returns the compositor's own output buffer; the next call overwrites it
+    (copy it to keep a frame).
+    """
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self._recolored = RecolorCache()
+        self._reset_view()
+
+    def invalidate(self) -> None:
+        """Forget every cache; the next render recomposites everything."""
+        self._recolored.clear()
+        self._reset_view()
+
+    def _reset_view(self) -> None:
+        self._geometry: tuple[float, Rect] | None = None
+        self._out = np.zeros((1, 1, 4), np.uint8)
+        self._mode: str | None = None  # "full" or "active": what the buffer holds
+        # full mode: every layer's signature and view rect at the last render
+        self._full_sig: _Signature | None = None
+        self._full_rects: list[Rect | None] = []
+        # active mode: planes of the layers below and above, and the active layer's state
+        self._active_id: str | None = None
+        self._below_sig: _Signature | None = None
+        self._above_sig: _Signature | None = None
+        self._below = self._above = np.zeros((0, 0, 4), np.float32)
+        self._active_entry: _Entry | None = None
+        self._active_rect: Rect | None = None
+        self._prepared: tuple[tuple, np.ndarray] | None = None
+
+    def render(
+        self, view_scale: float = 1.0, clip: Rect | None = None, active_id: str | None = None
+    ) -> np.ndarray:
+        """The view at `view_scale` (or its `clip` rectangle, in view pixels) as
+        premultiplied RGBA uint8, HxWx4, C-contiguous. Pixels of the clip that fall outside
+        the canvas are transparent. With `active_id`, frames that change only that layer
+        re-render only it, over the rectangle it touched.
+        """
+        vw, vh = view_size(self.doc, view_scale)
+        clip = (0, 0, vw, vh) if clip is None else tuple(int(v) for v in clip)
+        if clip[2] <= 0 or clip[3] <= 0:
+            raise ValueError(f"clip must have a positive size, got {clip}")
+        geometry = (float(view_scale), clip)
+        if geometry != self._geometry:
+            self._reset_view()
+            self._geometry = geometry
+            self._out = np.zeros((clip[3], clip[2], 4), np.uint8)
+        self._recolored.keep_only({layer.id for layer in self.doc.layers})
+        area = _intersect(clip, (0, 0, vw, vh))
+        if area is not None:
+            index = self._index_of(active_id)
+            if index is None:
+                self._render_full(view_scale, area)
+            else:
+                self._render_active(view_scale, area, index)
+        return self._out
+
+    def _index_of(self, layer_id: str | None) -> int | None:
+        for i, layer in enumerate(self.doc.layers):
+            if layer.id == layer_id:
+                return i
+        return None
+
+    def _out_view(self, rect: Rect) -> np.ndarray:
+        x, y, w, h = rect
+        cx, cy = self._geometry[1][:2]
+        return self._out[y - cy : y - cy + h, x - cx : x - cx + w]
+
+    def _render_full(self, view_scale: float, area: Rect) -> None:
+        layers = self.doc.layers
+        sig = _signature(layers)
+        rects = [layer_view_rect(layer, view_scale) for layer in layers]
+        old = self._full_sig
+        if self._mode != "full" or old is None or [e[0] for e in old] != [e[0] for e in sig]:
+            dirty = area
+        else:
+            dirty = None
+            for a, b, ra, rb in zip(old, sig, self._full_rects, rects):
+                if not _same_entry(a, b):
+                    dirty = _union(dirty, _union(ra, rb))
+            dirty = _intersect(dirty, area)
+        self._mode, self._full_sig, self._full_rects = "full", sig, rects
+        if dirty is not None:
+            w, h = self.doc.size
+            premul = flatten(layers, w, h, view_scale, dirty, self._recolored)
+            _to_premul_uint8(premul, self._out_view(dirty))
+
+    def _render_active(self, view_scale: float, area: Rect, index: int) -> None:
+        layers = self.doc.layers
+        layer = layers[index]
+        below, above = _signature(layers[:index]), _signature(layers[index + 1 :])
+        rebuilt = self._mode != "active" or self._active_id != layer.id
+        w, h = self.doc.size
+        if rebuilt or not _same(self._below_sig, below):
+            self._below = flatten(layers[:index], w, h, view_scale, area, self._recolored)
+            self._below_sig, rebuilt = below, True
+        if rebuilt or not _same(self._above_sig, above):
+            self._above = flatten(layers[index + 1 :], w, h, view_scale, area, self._recolored)
+            self._above_sig, rebuilt = above, True
+        entry = (layer.id, layer.params, layer.pixels)
+        old = self._active_entry
+        if not rebuilt and old is not None and _same_entry(old, entry):
+            return  # nothing changed since the last frame
+        rect = _intersect(layer_view_rect(layer, view_scale), area)
+        dirty = area if rebuilt else _union(self._active_rect, rect)
+        self._mode, self._active_id = "active", layer.id
+        self._active_entry, self._active_rect = entry, rect
+        if dirty is not None:
+            self._blend_three(layer, view_scale, area, dirty)
+
+    def _blend_three(self, layer: Layer, view_scale: float, area: Rect, dirty: Rect) -> None:
+        x, y, w, h = dirty
+        rows = slice(y - area[1], y - area[1] + h)
+        cols = slice(x - area[0], x - area[0] + w)
+        buf = self._below[rows, cols].copy()
+        if layer.params.visible:
+            placed = render_layer(
+                layer, view_scale, clip=dirty, prepared=self._prepared_pixels(layer, view_scale)
+            )
+            if placed is not None:
+                px, py, pw, ph = placed.rect
+                over_premul(buf[py - y : py - y + ph, px - x : px - x + pw], placed.premul)
+        over_premul(buf, self._above[rows, cols])
+        _to_premul_uint8(buf, self._out_view(dirty))
+
+    def _prepared_pixels(self, layer: Layer, view_scale: float) -> np.ndarray:
+        """The active layer's `prepare_layer` result, kept while only its offset changes."""
+        p = layer.params
+        key = (layer.id, p.recolor, p.opacity, p.scale, view_scale)
+        if self._prepared is not None:
+            (pixels, old_key), prepared = self._prepared
+            if pixels is layer.pixels and old_key == key:
+                return prepared
+        prepared = prepare_layer(layer, view_scale, self._recolored(layer))
+        self._prepared = ((layer.pixels, key), prepared)
+        return prepared
