@@ -1,0 +1,164 @@
+"""Loading QwenImageLayeredPipeline (safetensors, bf16, no remote code) and keeping it loaded.
+
+One pipeline stays in memory between runs, keyed by (folder, device, offload, dtype); asking for
+another key, or `unload()`, drops it and returns its GPU memory.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from model.base import DecomposeError
+from model.qwen.device import free_memory
+
+MIN_DIFFUSERS = (0, 37)
+INSTALL_HINT = "pip install -e .[qwen]"
+REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "safetensors", "huggingface_hub")
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def package_problem(offload: str = "none") -> str | None:
+    """Why the qwen packages cannot run here, or None; cheap (nothing heavy is imported)."""
+    needed = list(REQUIRED_PACKAGES)
+    if offload in ("model", "sequential", "auto"):
+        needed.append("accelerate")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        names = ", ".join(missing)
+        return f"the qwen backend needs {names}, which is not installed: {INSTALL_HINT}"
+    version = importlib.metadata.version("diffusers")
+    if _version_tuple(version) < MIN_DIFFUSERS:
+        need = ".".join(map(str, MIN_DIFFUSERS))
+        return (
+            f"diffusers {version} is too old for QwenImageLayeredPipeline; "
+            f"install diffusers>={need} (pip install -U 'diffusers>={need}')"
+        )
+    return None
+
+
+def pipeline_class() -> Any:
+    problem = package_problem("none")
+    if problem:
+        raise DecomposeError(problem)
+    try:
+        from diffusers import QwenImageLayeredPipeline
+    except ImportError as exc:
+        need = ".".join(map(str, MIN_DIFFUSERS))
+        raise DecomposeError(
+            f"this diffusers has no QwenImageLayeredPipeline ({exc}); "
+            f"install diffusers>={need} (pip install -U 'diffusers>={need}')"
+        ) from exc
+    return QwenImageLayeredPipeline
+
+
+def oom_message(device: str, offload: str) -> str:
+    if offload == "none":
+        hint = "try `--offload model` (or `--offload sequential` on small GPUs)"
+    elif offload == "model":
+        hint = "try `--offload sequential`, or `--resolution 640` and fewer layers"
+    else:
+        hint = "try `--resolution 640` and fewer layers, or close other programs using the GPU"
+    return f"the {device.upper()} GPU ran out of memory (offload: {offload}); {hint}"
+
+
+def is_oom(exc: BaseException) -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    if isinstance(exc, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+@dataclass(frozen=True)
+class PipelineKey:
+    folder: str
+    device: str
+    offload: str
+    dtype: str
+
+
+def load_pipeline(folder: Path, device: str, offload: str, dtype: str = "bfloat16") -> Any:
+    """Load from a local folder only; weights must be safetensors; no remote code runs."""
+    import torch
+
+    cls = pipeline_class()
+    try:
+        # diffusers 0.42 renamed torch_dtype to dtype (the old name still works, with a warning).
+        dtype_arg = "dtype" if _version_tuple(importlib.metadata.version("diffusers")) >= (0, 42) \
+            else "torch_dtype"
+        pipe = cls.from_pretrained(
+            str(folder),
+            **{dtype_arg: getattr(torch, dtype)},
+            use_safetensors=True,
+            local_files_only=True,
+        )
+        if offload == "model":
+            pipe.enable_model_cpu_offload(device=device)
+        elif offload == "sequential":
+            pipe.enable_sequential_cpu_offload(device=device)
+        else:
+            pipe.to(device)
+    except Exception as exc:
+        free_memory()
+        if is_oom(exc):
+            raise DecomposeError(oom_message(device, offload)) from exc
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        raise DecomposeError(
+            f"could not load the Qwen-Image-Layered weights from {folder} ({first}); "
+            "check them with `python main.py models`"
+        ) from exc
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+class PipelineCache:
+    """Holds at most one loaded pipeline; thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self._key: PipelineKey | None = None
+        self._pipe: Any = None
+
+    @property
+    def key(self) -> PipelineKey | None:
+        return self._key
+
+    def get(self, key: PipelineKey) -> tuple[Any, bool]:
+        """The pipeline for `key` and whether it had to be loaded now."""
+        with self.lock:
+            if self._key == key and self._pipe is not None:
+                return self._pipe, False
+            self.unload()
+            self._pipe = load_pipeline(Path(key.folder), key.device, key.offload, key.dtype)
+            self._key = key
+            return self._pipe, True
+
+    def unload(self) -> bool:
+        """Drop the loaded pipeline and free its memory; True if one was loaded."""
+        with self.lock:
+            had = self._pipe is not None
+            if had:
+                try:
+                    self._pipe.remove_all_hooks()
+                except Exception:  # noqa: BLE001 - best effort before dropping it
+                    pass
+            self._pipe = None
+            self._key = None
+            free_memory()
+            return had
