@@ -1,9 +1,106 @@
-"""CLI subcommands: files (placeholder until its issue lands)."""
+"""CLI subcommands `info` (what a layered file holds) and `export` (convert between formats)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.core.formats import detect_format, load_document, save_document
+
+_KIND_NAMES = {"psd": "PSD", "ora": "OpenRaster", "session": "Strata session"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    pass
+    info = sub.add_parser("info", help="show what a layered (or flat) file holds")
+    info.add_argument("file", help="an image, PSD, OpenRaster or session file")
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    info.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
+    info.set_defaults(handler=run_info)
+
+    export = sub.add_parser(
+        "export",
+        help="convert between session, PSD, ORA, PNG/JPEG/WebP and a folder of layer PNGs",
+    )
+    export.add_argument("input", help="an image, PSD, OpenRaster or session file")
+    export.add_argument(
+        "-o", "--output", required=True,
+        help="output path; the extension picks the format (.psd, .ora, .strata, .png, .jpg, "
+        ".webp); a path without one is a folder of layer PNGs",
+    )
+    export.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
+    export.set_defaults(handler=run_export)
+
+
+def _kind(path: Path) -> str:
+    try:
+        kind = detect_format(path)
+    except Exception:  # noqa: BLE001 - load_document has already read it successfully
+        return "unknown"
+    return _KIND_NAMES.get(kind, f"image ({path.suffix.lstrip('.').upper() or 'unknown'})")
+
+
+def describe(path: Path, max_pixels: int | None = None) -> dict:
+    doc = load_document(path, max_pixels)
+    layers = []
+    for index, layer in enumerate(doc.layers):
+        x0, y0, x1, y1 = layer.bounds()
+        layers.append(
+            {
+                "index": index,
+                "id": layer.id,
+                "name": layer.name,
+                "bounds": [round(v, 2) for v in (x0, y0, x1 - x0, y1 - y0)],
+                "opacity": round(layer.params.opacity, 4),
+                "visible": layer.params.visible,
+            }
+        )
+    return {
+        "file": str(path),
+        "format": _kind(path),
+        "width": doc.width,
+        "height": doc.height,
+        "layer_count": len(doc.layers),
+        "has_source": doc.source is not None,
+        "layers": layers,
+        "metadata": doc.metadata,
+    }
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def run_info(args: argparse.Namespace) -> int:
+    info = describe(Path(args.file), args.max_pixels)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2, default=str))
+        return 0
+    count = info["layer_count"]
+    print(
+        f"{info['file']}: {info['format']}, {info['width']}x{info['height']}, "
+        f"{count} layer{'s' if count != 1 else ''} (index 0 = bottom)"
+    )
+    width = max([len(layer["name"]) for layer in info["layers"]] + [4])
+    print(f"  {'#':>3}  {'name':<{width}}  {'x, y, width, height':<24} opacity  visible")
+    for layer in info["layers"]:
+        bounds = ", ".join(_num(v) for v in layer["bounds"])
+        print(
+            f"  {layer['index']:>3}  {layer['name']:<{width}}  {bounds:<24} "
+            f"{layer['opacity']:>7.2f}  {'yes' if layer['visible'] else 'no'}"
+        )
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    source, target = Path(args.input), Path(args.output)
+    doc = load_document(source, args.max_pixels)
+    save_document(doc, target)
+    count = len(doc.layers)
+    print(f"wrote {target} ({doc.width}x{doc.height}, {count} layer{'s' if count != 1 else ''})")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use: python main.py info|export ...")

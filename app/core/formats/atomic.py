@@ -24,6 +24,8 @@ def describe_os_error(exc: OSError) -> str:
         return "permission denied"
     if code in (errno.ENOSPC, errno.EDQUOT):
         return "the disk is full"
+    if code == errno.EFBIG:
+        return "the file is larger than the system allows"
     if code == errno.EROFS:
         return "the disk is read-only"
     if isinstance(exc, FileNotFoundError) or code == errno.ENOENT:

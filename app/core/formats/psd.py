@@ -13,7 +13,6 @@ in, opacity and visibility as layer properties, and our own composite as the mer
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,29 +50,16 @@ def read_header(path: Path, max_pixels: int) -> tuple[int, int]:
     return width, height
 
 
-def _walk(group: Any, visible: bool, opacity: float) -> Iterator[tuple[Any, bool, float]]:
-    """Leaf layers bottom first, with visibility and opacity inherited from groups.
-
-    Layers clipped to a base layer are skipped: the base renders them.
-    """
-    for layer in group:
-        if getattr(layer, "clipping", False) and not layer.is_group():
-            continue
-        shown = visible and bool(layer.visible)
-        alpha = opacity * layer.opacity / 255.0
-        if layer.is_group():
-            yield from _walk(layer, shown, alpha)
-        else:
-            yield layer, shown, alpha
+def _is_clipped(layer: Any) -> bool:
+    # psd-tools reports `clipping` only for pixel layers; a group's flag is on its record.
+    record = getattr(layer, "_record", None)
+    if record is not None and hasattr(record, "clipping"):
+        return bool(record.clipping)
+    return bool(getattr(layer, "clipping", False))
 
 
 def _needs_render(layer: Any) -> bool:
-    return (
-        layer.kind != "pixel"
-        or layer.has_mask()
-        or bool(layer.clip_layers)
-        or layer.has_effects()
-    )
+    return layer.kind != "pixel" or layer.has_mask() or layer.has_effects()
 
 
 def _layer_pixels(layer: Any) -> tuple[np.ndarray, int, int] | None:
@@ -87,7 +73,8 @@ def _layer_pixels(layer: Any) -> tuple[np.ndarray, int, int] | None:
     try:
         layer.visible = True
         layer.opacity = 255
-        im = layer.composite(layer_filter=lambda x: x is layer or x.is_visible())
+        # Only this layer: layers clipped to it become layers of their own.
+        im = layer.composite(layer_filter=lambda x: x is layer)
     finally:
         layer.visible, layer.opacity = saved_visible, saved_opacity
     if im is None:
@@ -96,36 +83,92 @@ def _layer_pixels(layer: Any) -> tuple[np.ndarray, int, int] | None:
     return to_rgba8(im), left, top
 
 
+def _clip_to(layer: Layer, base: Layer) -> Layer | None:
+    """`layer` with its alpha multiplied by `base`'s (a Photoshop clipping mask), cropped."""
+    lx, ly = layer.origin
+    bx, by = base.origin
+    x0, y0 = max(lx, bx), max(ly, by)
+    x1 = min(lx + layer.size[0], bx + base.size[0])
+    y1 = min(ly + layer.size[1], by + base.size[1])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    part = layer.pixels[y0 - ly : y1 - ly, x0 - lx : x1 - lx].copy()
+    mask = base.pixels[y0 - by : y1 - by, x0 - bx : x1 - bx, 3].astype(np.uint16)
+    part[:, :, 3] = (part[:, :, 3].astype(np.uint16) * mask + 127) // 255
+    box = content_bbox(part[:, :, 3])
+    if box is None:
+        return None
+    cx, cy, cw, ch = box
+    params = layer.params.with_(
+        visible=layer.params.visible and base.params.visible,
+        opacity=layer.params.opacity * base.params.opacity,
+    )
+    return Layer(part[cy : cy + ch, cx : cx + cw], (x0 + cx, y0 + cy), params)
+
+
+class _Reader:
+    def __init__(self, path: Path, max_pixels: int) -> None:
+        self.path = path
+        self.max_pixels = max_pixels
+        self.budget = _TOTAL_PIXEL_FACTOR * max_pixels
+        self.count = 0
+
+    def leaf(self, leaf: Any, visible: bool, opacity: float) -> Layer | None:
+        self.count += 1
+        if self.count > MAX_LAYERS:
+            raise ImportFailed(self.path, f"the PSD has more than {MAX_LAYERS} layers")
+        w, h = leaf.width, leaf.height
+        if w <= 0 or h <= 0:
+            return None
+        if check_size(w, h, self.max_pixels) or w * h > self.budget:
+            raise ImportFailed(
+                self.path, f"layer '{leaf.name}' declares {w}x{h} pixels, over the limit"
+            )
+        self.budget -= w * h
+        got = _layer_pixels(leaf)
+        if got is None:
+            return None
+        rgba, x, y = got
+        box = content_bbox(rgba[:, :, 3])
+        if box is None:
+            return None
+        bx, by, bw, bh = box
+        params = LayerParams(
+            name=str(leaf.name) or f"Layer {self.count}",
+            visible=visible,
+            opacity=float(np.clip(opacity, 0.0, 1.0)),
+        )
+        return Layer(rgba[by : by + bh, bx : bx + bw], (x + bx, y + by), params)
+
+    def group(self, group: Any, visible: bool, opacity: float) -> list[Layer]:
+        """Layers of a group, bottom first: nested groups flattened in stacking order,
+        hidden groups hiding their layers, group opacity multiplying theirs, clipping
+        masks baked into the clipped layers' alpha."""
+        out: list[Layer] = []
+        base: Layer | None = None  # the layer clipped layers above clip to
+        for child in group:
+            shown = visible and bool(child.visible)
+            alpha = opacity * child.opacity / 255.0
+            if child.is_group():
+                made = self.group(child, shown, alpha)
+            else:
+                one = self.leaf(child, shown, alpha)
+                made = [] if one is None else [one]
+            if _is_clipped(child):
+                if base is not None:
+                    made = [c for c in (_clip_to(m, base) for m in made) if c is not None]
+            else:
+                base = made[0] if not child.is_group() and made else None
+            out.extend(made)
+        return out
+
+
 def load_psd(path: Path, max_pixels: int) -> Document:
     width, height = read_header(path, max_pixels)
     psd = PSDImage.open(path)
     if (psd.width, psd.height) != (width, height):
         raise ImportFailed(path, "the PSD header is damaged")
-    layers: list[Layer] = []
-    budget = _TOTAL_PIXEL_FACTOR * max_pixels
-    for leaf, visible, opacity in _walk(psd, True, 1.0):
-        if len(layers) >= MAX_LAYERS:
-            raise ImportFailed(path, f"the PSD has more than {MAX_LAYERS} layers")
-        w, h = leaf.width, leaf.height
-        if w <= 0 or h <= 0:
-            continue
-        if check_size(w, h, max_pixels) or w * h > budget:
-            raise ImportFailed(path, f"layer '{leaf.name}' declares {w}x{h} pixels, over the limit")
-        budget -= w * h
-        got = _layer_pixels(leaf)
-        if got is None:
-            continue
-        rgba, x, y = got
-        box = content_bbox(rgba[:, :, 3])
-        if box is None:
-            continue
-        bx, by, bw, bh = box
-        params = LayerParams(
-            name=str(leaf.name) or f"Layer {len(layers) + 1}",
-            visible=visible,
-            opacity=float(np.clip(opacity, 0.0, 1.0)),
-        )
-        layers.append(Layer(rgba[by : by + bh, bx : bx + bw], (x + bx, y + by), params))
+    layers = _Reader(path, max_pixels).group(psd, True, 1.0)
     if not layers:
         merged = psd.composite()
         if merged is None:
