@@ -1,9 +1,165 @@
-"""CLI subcommands: evaluate (placeholder until its issue lands)."""
+"""CLI subcommands `dataset` (PSD files or the synthetic generator -> evaluation samples) and
+`eval` (the paper's table for a backend, a reference baseline or a folder of predictions).
+
+    python main.py dataset PSD_DIR -o DATASET_DIR [--max-layers 20] [--short-side 512]
+    python main.py dataset --synthetic N [--seed S] -o DATASET_DIR
+    python main.py eval DATASET [--backend auto|classic|qwen | --baseline gt|single|kmeans
+                                 | --pred DIR] [--layers N] [--limit N] [--json] [--save-pred DIR]
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def _progress_bar(quiet: bool, unit: str, total: int | None = None):
+    """A tqdm bar on stderr, hidden with --quiet or when stderr is not a terminal.
+    Yields (update, set_total)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit=unit, file=sys.stderr, disable=quiet or not sys.stderr.isatty())
+
+    def set_total(count: int) -> None:
+        bar.total = count
+        bar.refresh()
+
+    try:
+        yield bar.update, set_total
+    finally:
+        bar.close()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    pass
+    dataset = sub.add_parser(
+        "dataset",
+        help="PSD files (or the synthetic generator) -> evaluation samples",
+        description="Build an evaluation dataset: one folder per sample with composite.png and "
+        "0000.png, 0001.png, ... (full canvas RGBA, bottom first).",
+    )
+    dataset.add_argument("psd_dir", nargs="?", metavar="PSD_DIR", help="folder of .psd files")
+    dataset.add_argument("-o", "--output", required=True, metavar="DATASET_DIR")
+    dataset.add_argument(
+        "--synthetic", type=int, metavar="N", help="generate N synthetic designs instead of PSDs"
+    )
+    dataset.add_argument("--seed", type=int, default=0, help="synthetic seed (default 0)")
+    dataset.add_argument("--max-layers", type=int, default=20, help="merge neighbours above this")
+    dataset.add_argument("--short-side", type=int, default=512, help="resize target (PSDs)")
+    dataset.add_argument(
+        "--dedupe-bits", type=int, default=2, help="perceptual-hash distance counted as duplicate"
+    )
+    dataset.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    dataset.set_defaults(handler=run_dataset)
+
+    ev = sub.add_parser(
+        "eval",
+        help="the paper's table (LayerD protocol) for a decomposer on a dataset",
+        description="Score a decomposer on a dataset: rows Merge 0..5, RGB L1 and alpha soft "
+        "IoU after order-aware alignment, plus reconstruction PSNR and seconds per image.",
+    )
+    ev.add_argument("dataset", metavar="DATASET")
+    source = ev.add_mutually_exclusive_group()
+    source.add_argument("--backend", default=None, help="auto, classic, qwen (default auto)")
+    source.add_argument("--baseline", choices=["gt", "single", "kmeans"], help="reference")
+    source.add_argument("--pred", metavar="DIR", help="score predictions in the dataset layout")
+    ev.add_argument("--layers", type=int, default=None, help="layers to ask for (default: auto)")
+    ev.add_argument("--limit", type=int, default=None, metavar="N", help="first N samples only")
+    ev.add_argument("--merges", type=int, default=5, help="largest merge count k (default 5)")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    ev.add_argument("--save-pred", metavar="DIR", help="also write the predicted layers here")
+    ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    backend = ev.add_argument_group("backend options (as for decompose)")
+    backend.add_argument("--model", default=None)
+    backend.add_argument("--resolution", type=int, choices=[640, 1024], default=640)
+    backend.add_argument("--steps", type=int, default=50)
+    backend.add_argument("--cfg", type=float, default=4.0)
+    backend.add_argument("--seed", type=int, default=None)
+    backend.add_argument("--prompt", default=None)
+    backend.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
+    backend.add_argument(
+        "--offload", default="auto", choices=["auto", "none", "model", "sequential"]
+    )
+    ev.set_defaults(handler=run_eval)
+
+
+def run_dataset(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    if args.synthetic is not None:
+        if args.psd_dir:
+            raise ValueError("give either PSD_DIR or --synthetic N, not both")
+        if args.synthetic < 1:
+            raise ValueError("--synthetic needs a positive number of samples")
+        from model.evaluation.synthetic import generate
+
+        with _progress_bar(args.quiet, "sample", args.synthetic) as (update, _):
+            names = generate(out, args.synthetic, args.seed, progress=update)
+        print(f"wrote {len(names)} synthetic samples (seed {args.seed}) to {out}")
+        return 0
+    if not args.psd_dir:
+        raise ValueError("give a folder of PSD files, or --synthetic N")
+    from model.evaluation.psd_dataset import build_dataset
+
+    with _progress_bar(args.quiet, "psd") as (update, set_total):
+        report = build_dataset(
+            Path(args.psd_dir),
+            out,
+            max_layers=args.max_layers,
+            short_side=args.short_side,
+            dedupe_bits=args.dedupe_bits,
+            progress=update,
+            on_start=set_total,
+        )
+    print(
+        f"wrote {len(report['written'])} samples to {out}; skipped {len(report['skipped'])}, "
+        f"duplicates {len(report['duplicates'])} (details in {out / 'report.json'})"
+    )
+    return 0 if report["written"] else 1
+
+
+def _predictor(args: argparse.Namespace):
+    from model.base import DecomposeOptions
+    from model.evaluation import runner
+
+    options = DecomposeOptions(
+        layers=args.layers,
+        prompt=args.prompt,
+        seed=args.seed,
+        resolution=args.resolution,
+        steps=args.steps,
+        cfg=args.cfg,
+        model=args.model,
+        device=args.device,
+        offload=args.offload,
+    )
+    if args.pred:
+        return runner.folder_predictor(Path(args.pred))
+    if args.baseline:
+        return runner.baseline_predictor(args.baseline, options)
+    return runner.backend_predictor(args.backend or "auto", options)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from model.evaluation.runner import evaluate
+
+    if args.merges < 0:
+        raise ValueError("--merges must be 0 or more")
+    predictor = _predictor(args)
+    with _progress_bar(args.quiet, "sample") as (update, set_total):
+        report = evaluate(
+            Path(args.dataset),
+            predictor,
+            limit=args.limit,
+            max_merges=args.merges,
+            save_pred=Path(args.save_pred) if args.save_pred else None,
+            progress=update,
+            on_start=set_total,
+        )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        print(report.format())
+    return 0 if report.scored else 1

@@ -101,8 +101,10 @@ def _joint_box(layers: Sequence[_Layer]) -> tuple[int, int, int, int] | None:
     if not boxes:
         return None
     return (
-        min(b[0] for b in boxes), max(b[1] for b in boxes),
-        min(b[2] for b in boxes), max(b[3] for b in boxes),
+        min(b[0] for b in boxes),
+        max(b[1] for b in boxes),
+        min(b[2] for b in boxes),
+        max(b[3] for b in boxes),
     )
 
 
@@ -113,8 +115,11 @@ def _merge(layers: Sequence[_Layer]) -> _Layer:
     bottom = layers[0]
     if bottom.box is not None:
         y0, y1, x0, x1 = bottom.box
-        np.copyto(out[y0:y1, x0:x1], bottom.rgba[y0:y1, x0:x1],
-                  where=bottom.mask[y0:y1, x0:x1, None].astype(bool))
+        np.copyto(
+            out[y0:y1, x0:x1],
+            bottom.rgba[y0:y1, x0:x1],
+            where=bottom.mask[y0:y1, x0:x1, None].astype(bool),
+        )
     box = _joint_box(layers[1:])
     if box is not None:
         y0, y1, x0, x1 = box
@@ -130,8 +135,11 @@ def _select(layers: Sequence[_Layer]) -> _Layer:
     for layer in layers:
         if layer.box is not None:
             y0, y1, x0, x1 = layer.box
-            np.copyto(out[y0:y1, x0:x1], layer.rgba[y0:y1, x0:x1],
-                      where=layer.mask[y0:y1, x0:x1, None].astype(bool))
+            np.copyto(
+                out[y0:y1, x0:x1],
+                layer.rgba[y0:y1, x0:x1],
+                where=layer.mask[y0:y1, x0:x1, None].astype(bool),
+            )
     return _Layer(out)
 
 
