@@ -261,10 +261,14 @@ def unpremultiply_to_uint8(premul: np.ndarray) -> np.ndarray:
 
 def over_premul(dst: np.ndarray, src: np.ndarray) -> None:
     """In place: dst = src over dst, both premultiplied float32 RGBA of the same shape."""
-    inv = np.float32(1.0) - src[:, :, 3]
     # cv2 writes into the (possibly strided) view in place, SIMD and multithreaded.
-    cv2.multiply(dst, cv2.merge([inv] * 4), dst=dst)
+    cv2.multiply(dst, inverse_alpha(src), dst=dst)
     cv2.add(dst, src, dst=dst)
+
+
+def inverse_alpha(premul: np.ndarray) -> np.ndarray:
+    """1 - alpha of premultiplied float32 RGBA, repeated over 4 channels (see over_premul)."""
+    return cv2.merge([np.float32(1.0) - premul[:, :, 3]] * 4)
 
 
 def flatten(
