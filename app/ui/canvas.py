@@ -1,0 +1,387 @@
+"""The canvas: shows the composite, selects, moves and scales layers, pans and zooms.
+
+A drag pushes one core command per mouse move, all with the same gesture id, so the undo
+stack holds one step per drag while the document (and the picture) follow the mouse.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QCursor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QWidget
+
+from app.core import commands
+from app.core.layer import Layer
+from app.ui.compositing import premul_to_qimage
+from app.ui.session import EditorSession
+from app.ui.viewport import Viewport
+
+HANDLE_SIZE = 8  # widget pixels
+DRAG_THRESHOLD = 3
+# handle index -> (x, y) position on the bounds as fractions; corners scale uniformly
+HANDLES = ((0, 0), (0.5, 0), (1, 0), (1, 0.5), (1, 1), (0.5, 1), (0, 1), (0, 0.5))
+HANDLE_CURSORS = (
+    Qt.CursorShape.SizeFDiagCursor, Qt.CursorShape.SizeVerCursor, Qt.CursorShape.SizeBDiagCursor,
+    Qt.CursorShape.SizeHorCursor, Qt.CursorShape.SizeFDiagCursor, Qt.CursorShape.SizeVerCursor,
+    Qt.CursorShape.SizeBDiagCursor, Qt.CursorShape.SizeHorCursor,
+)  # fmt: skip
+BACKGROUND = QColor("#282828")
+ACCENT = QColor("#4a9eff")
+
+
+def _checker_brush() -> QBrush:
+    tile = QPixmap(16, 16)
+    tile.fill(QColor("#ffffff"))
+    p = QPainter(tile)
+    p.fillRect(0, 0, 8, 8, QColor("#d0d0d0"))
+    p.fillRect(8, 8, 8, 8, QColor("#d0d0d0"))
+    p.end()
+    return QBrush(tile)
+
+
+class Canvas(QWidget):
+    zoom_changed = Signal(float)
+    cursor_moved = Signal(float, float)  # canvas coordinates under the mouse
+    extract_requested = Signal(QRectF)  # a canvas rectangle dragged with the extract tool
+
+    def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.view = Viewport()
+        self.tool = "move"  # or "extract"
+        self.frames_rendered = 0
+        self._frame: tuple[tuple, QImage] | None = None
+        self._needs_fit = True
+        self._space = False
+        self._drag: dict | None = None
+        self._checker = _checker_brush()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMinimumSize(200, 150)
+        session.changed.connect(self.update)
+        session.active_changed.connect(lambda _id: self.update())
+        session.document_replaced.connect(self._on_document_replaced)
+
+    # -- view
+
+    def _on_document_replaced(self) -> None:
+        self._frame = None
+        self._needs_fit = True
+        if self.isVisible():
+            self.fit()
+
+    def fit(self) -> None:
+        doc = self.session.doc
+        if doc is None or self.width() <= 0:
+            return
+        self.view.fit(doc.width, doc.height, self.width(), self.height())
+        self._needs_fit = False
+        self._zoomed()
+
+    def actual_size(self) -> None:
+        doc = self.session.doc
+        if doc is not None:
+            self.view.center(doc.width, doc.height, self.width(), self.height(), 1.0)
+            self._zoomed()
+
+    def zoom_in(self) -> None:
+        self.view.step_zoom(1, self.width() / 2, self.height() / 2)
+        self._zoomed()
+
+    def zoom_out(self) -> None:
+        self.view.step_zoom(-1, self.width() / 2, self.height() / 2)
+        self._zoomed()
+
+    def _zoomed(self) -> None:
+        self.zoom_changed.emit(self.view.zoom)
+        self.update()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        if self._needs_fit and self.isVisible():
+            self.fit()
+        super().resizeEvent(event)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        if self._needs_fit:
+            self.fit()
+        super().showEvent(event)
+
+    # -- painting
+
+    def _composite(self, plan) -> QImage:
+        key = (self.session.revision, id(self.session.doc), plan.render_scale, plan.clip)
+        if self._frame is None or self._frame[0] != key:
+            buf = self.session.compositor.render(
+                view_scale=plan.render_scale, clip=plan.clip, active_id=self.session.active_id
+            )
+            self._frame = (key, premul_to_qimage(buf))
+            self.frames_rendered += 1
+        return self._frame[1]
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), BACKGROUND)
+        doc = self.session.doc
+        if doc is None or self.session.compositor is None:
+            painter.end()
+            return
+        v = self.view
+        doc_rect = QRectF(v.pan_x, v.pan_y, doc.width * v.zoom, doc.height * v.zoom)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.fillRect(doc_rect.adjusted(2, 2, 2, 2), QColor(0, 0, 0, 90))  # drop shadow
+        painter.setBrushOrigin(QPointF(v.pan_x, v.pan_y))
+        painter.fillRect(doc_rect, self._checker)
+        plan = v.plan(doc.width, doc.height, self.width(), self.height())
+        if plan is not None:
+            image = self._composite(plan)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, v.zoom < 1.0)
+            painter.drawImage(QRectF(*plan.target), image)
+        self._paint_overlay(painter)
+        painter.end()
+
+    def _layer_widget_rect(self, layer: Layer) -> QRectF:
+        x0, y0, x1, y1 = layer.bounds()
+        wx0, wy0 = self.view.to_widget(x0, y0)
+        wx1, wy1 = self.view.to_widget(x1, y1)
+        return QRectF(QPointF(wx0, wy0), QPointF(wx1, wy1))
+
+    def _handle_rects(self, layer: Layer) -> list[QRectF]:
+        r = self._layer_widget_rect(layer)
+        s = HANDLE_SIZE
+        return [
+            QRectF(r.left() + fx * r.width() - s / 2, r.top() + fy * r.height() - s / 2, s, s)
+            for fx, fy in HANDLES
+        ]
+
+    def _paint_overlay(self, painter: QPainter) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        layer = self.session.active_layer()
+        if layer is not None and layer.params.visible and self.tool == "move":
+            rect = self._layer_widget_rect(layer)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(QColor(0, 0, 0, 140), 3))
+            painter.drawRect(rect)
+            painter.setPen(QPen(ACCENT, 1))
+            painter.drawRect(rect)
+            painter.setBrush(QColor("#ffffff"))
+            painter.setPen(QPen(ACCENT, 1))
+            for handle in self._handle_rects(layer):
+                painter.drawRect(handle)
+        if self._drag is not None and self._drag["kind"] == "extract":
+            rect = QRectF(self._drag["start"], self._drag["now"]).normalized()
+            painter.setBrush(QColor(74, 158, 255, 40))
+            painter.setPen(QPen(QColor("#ffffff"), 1, Qt.PenStyle.DashLine))
+            painter.drawRect(rect)
+
+    # -- mouse
+
+    def _canvas_point(self, pos: QPointF) -> tuple[float, float]:
+        return self.view.to_canvas(pos.x(), pos.y())
+
+    def handle_at(self, pos: QPointF) -> int | None:
+        layer = self.session.active_layer()
+        if layer is None or not layer.params.visible or self.tool != "move":
+            return None
+        for i, rect in enumerate(self._handle_rects(layer)):
+            if rect.adjusted(-3, -3, 3, 3).contains(pos):
+                return i
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        button = event.button()
+        self.setFocus()
+        if self.session.doc is None:
+            return
+        if button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and self._space
+        ):
+            self._drag = {"kind": "pan", "last": pos}
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if button != Qt.MouseButton.LeftButton:
+            return
+        if self.tool == "extract":
+            self._drag = {"kind": "extract", "start": pos, "now": pos}
+            return
+        handle = self.handle_at(pos)
+        layer = self.session.active_layer()
+        if handle is not None and layer is not None:
+            cx, cy = layer.center
+            ox, oy = layer.params.offset
+            self._drag = {
+                "kind": "scale", "handle": handle, "layer": layer.id, "start": pos,
+                "centre": (cx + ox, cy + oy), "scale0": layer.params.scale,
+                "p0": self._canvas_point(pos), "gesture": self.session.new_gesture(),
+                "started": False,
+            }  # fmt: skip
+            return
+        cx, cy = self._canvas_point(pos)
+        hit = self.session.doc.topmost_at(cx, cy)
+        self.session.set_active(hit.id if hit is not None else None)
+        if hit is not None:
+            self._drag = {
+                "kind": "move", "layer": hit.id, "start": pos, "p0": (cx, cy),
+                "offset0": hit.params.offset, "gesture": self.session.new_gesture(),
+                "started": False,
+            }  # fmt: skip
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        cx, cy = self._canvas_point(pos)
+        self.cursor_moved.emit(cx, cy)
+        drag = self._drag
+        if drag is None:
+            self._update_hover_cursor(pos)
+            return
+        kind = drag["kind"]
+        if kind == "pan":
+            delta = pos - drag["last"]
+            drag["last"] = pos
+            self.view.pan_by(delta.x(), delta.y())
+            self.update()
+        elif kind == "extract":
+            drag["now"] = pos
+            self.update()
+        elif kind in ("move", "scale"):
+            if not drag["started"]:
+                moved = pos - drag["start"]
+                if abs(moved.x()) + abs(moved.y()) < DRAG_THRESHOLD:
+                    return
+                drag["started"] = True
+            if kind == "move":
+                self._drag_move(drag, cx, cy)
+            else:
+                self._drag_scale(drag, cx, cy, event.modifiers())
+
+    def _drag_move(self, drag: dict, cx: float, cy: float) -> None:
+        doc = self.session.doc
+        ox, oy = drag["offset0"]
+        # whole canvas pixels: an unscaled layer then stays an exact copy of its pixels
+        new = (ox + round(cx - drag["p0"][0]), oy + round(cy - drag["p0"][1]))
+        if doc is None or doc.layer(drag["layer"]).params.offset == new:
+            return
+        self.session.push(commands.set_offset(doc, drag["layer"], new, drag["gesture"]))
+
+    def _drag_scale(self, drag: dict, cx: float, cy: float, modifiers) -> None:
+        doc = self.session.doc
+        if doc is None:
+            return
+        mx, my = drag["centre"]
+        px0, py0 = drag["p0"][0] - mx, drag["p0"][1] - my
+        px, py = cx - mx, cy - my
+        sx0, sy0 = drag["scale0"]
+        fx_frac, fy_frac = HANDLES[drag["handle"]]
+        corner = fx_frac != 0.5 and fy_frac != 0.5
+        if corner:
+            norm = px0 * px0 + py0 * py0
+            f = (px * px0 + py * py0) / norm if norm > 0 else 1.0
+            free = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
+            fx = px / px0 if free and px0 else f
+            fy = py / py0 if free and py0 else f
+        else:
+            fx = px / px0 if fx_frac != 0.5 and px0 else 1.0
+            fy = py / py0 if fy_frac != 0.5 and py0 else 1.0
+        new = (max(sx0 * fx, commands.MIN_SCALE), max(sy0 * fy, commands.MIN_SCALE))
+        new = (round(new[0], 4), round(new[1], 4))
+        if doc.layer(drag["layer"]).params.scale == new:
+            return
+        self.session.push(commands.set_scale(doc, drag["layer"], new, drag["gesture"]))
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        drag, self._drag = self._drag, None
+        if drag is None:
+            return
+        if drag["kind"] == "pan":
+            self.setCursor(
+                Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor
+            )
+        elif drag["kind"] == "extract":
+            a = self._canvas_point(drag["start"])
+            b = self._canvas_point(event.position())
+            rect = QRectF(QPointF(*a), QPointF(*b)).normalized()
+            self.update()
+            if rect.width() >= 2 and rect.height() >= 2:
+                self.extract_requested.emit(rect)
+
+    def _update_hover_cursor(self, pos: QPointF) -> None:
+        if self._space:
+            return
+        if self.tool == "extract":
+            self.setCursor(Qt.CursorShape.CrossCursor)
+            return
+        handle = self.handle_at(pos)
+        self.setCursor(
+            QCursor(HANDLE_CURSORS[handle]) if handle is not None else Qt.CursorShape.ArrowCursor
+        )
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        delta = event.angleDelta().y()
+        if delta == 0 or self.session.doc is None:
+            return
+        pos = event.position()
+        self.view.zoom_at(self.view.zoom * math.pow(1.25, delta / 120), pos.x(), pos.y())
+        self._zoomed()
+
+    # -- keyboard
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        arrows = {
+            Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0),
+            Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1),
+        }  # fmt: skip
+        if key in arrows and self.session.active_layer() is not None:
+            step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
+            dx, dy = arrows[key]
+            self.nudge(dx * step, dy * step, event.isAutoRepeat())
+            return
+        if key == Qt.Key.Key_Escape and self._drag is not None:
+            self._drag = None
+            self.update()
+            return
+        super().keyPressEvent(event)
+
+    def nudge(self, dx: int, dy: int, repeat: bool = False) -> None:
+        """Move the active layer by whole pixels; a held key is one undo step."""
+        layer = self.session.active_layer()
+        if layer is None or self.session.doc is None:
+            return
+        if not repeat or not hasattr(self, "_nudge_gesture"):
+            self._nudge_gesture = self.session.new_gesture()
+        self.session.push(
+            commands.translate(self.session.doc, layer.id, dx, dy, self._nudge_gesture)
+        )
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.setCursor(Qt.CursorShape.ArrowCursor)
+            return
+        super().keyReleaseEvent(event)
+
+    def set_tool(self, tool: str) -> None:
+        self.tool = tool
+        self.setCursor(
+            Qt.CursorShape.CrossCursor if tool == "extract" else Qt.CursorShape.ArrowCursor
+        )
+        self.update()

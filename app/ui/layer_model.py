@@ -1,0 +1,189 @@
+"""A thin Qt item model over the document's layer stack (row 0 = the top layer).
+
+Edits made through the model (rename, show/hide, drag-and-drop reorder) become core
+commands on the session, so they are undoable like everything else.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+from app.core import commands
+from app.core.layer import Layer
+from app.core.render import apply_recolor
+from app.ui.compositing import straight_to_qimage
+from app.ui.session import EditorSession
+
+MIME_TYPE = "application/x-strata-layer-id"
+THUMB = 40
+LayerIdRole = Qt.ItemDataRole.UserRole + 1
+
+
+def thumbnail(layer: Layer, size: int = THUMB) -> QPixmap:
+    """The layer's own pixels (recoloured) fitted into a square over a checkerboard."""
+    pixels = apply_recolor(layer.pixels, layer.params.recolor)
+    image = straight_to_qimage(pixels)
+    image = image.scaled(
+        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+    pix = QPixmap(size, size)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    x, y = (size - image.width()) // 2, (size - image.height()) // 2
+    light, dark = QColor("#ffffff"), QColor("#cccccc")
+    for ty in range(0, size, 5):
+        for tx in range(0, size, 5):
+            p.fillRect(tx, ty, 5, 5, light if (tx + ty) // 5 % 2 else dark)
+    p.drawImage(x, y, image)
+    p.end()
+    return pix
+
+
+class LayerListModel(QAbstractListModel):
+    def __init__(self, session: EditorSession) -> None:
+        super().__init__()
+        self.session = session
+        self._thumbs: dict[str, tuple[tuple, QIcon]] = {}
+        session.document_replaced.connect(self._reset)
+        session.layers_changed.connect(self._reset)
+        session.layer_changed.connect(self._layer_changed)
+
+    # -- reading
+
+    def _layers(self) -> list[Layer]:
+        doc = self.session.doc
+        return [] if doc is None else doc.layers
+
+    def row_of(self, layer_id: str) -> int:
+        layers = self._layers()
+        for i, layer in enumerate(layers):
+            if layer.id == layer_id:
+                return len(layers) - 1 - i
+        return -1
+
+    def layer_at(self, row: int) -> Layer | None:
+        layers = self._layers()
+        if 0 <= row < len(layers):
+            return layers[len(layers) - 1 - row]
+        return None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._layers())
+
+    def _icon(self, layer: Layer) -> QIcon:
+        key = (id(layer.pixels), layer.params.recolor)
+        cached = self._thumbs.get(layer.id)
+        if cached is None or cached[0] != key:
+            pix = thumbnail(layer)
+            icon = QIcon(pix)
+            icon.addPixmap(pix, QIcon.Mode.Selected)  # no selection tint over the pixels
+            cached = (key, icon)
+            self._thumbs[layer.id] = cached
+        return cached[1]
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
+        layer = self.layer_at(index.row()) if index.isValid() else None
+        if layer is None:
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return layer.name
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._icon(layer)
+        if role == Qt.ItemDataRole.CheckStateRole:
+            return Qt.CheckState.Checked if layer.params.visible else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.ToolTipRole:
+            x0, y0, x1, y1 = layer.bounds()
+            return (
+                f"{layer.name}\n{x1 - x0:.0f} x {y1 - y0:.0f} px at ({x0:.0f}, {y0:.0f}), "
+                f"opacity {layer.params.opacity * 100:.0f}%"
+            )
+        if role == LayerIdRole:
+            return layer.id
+        return None
+
+    def flags(self, index):
+        base = super().flags(index)
+        if not index.isValid():
+            return base | Qt.ItemFlag.ItemIsDropEnabled
+        return (
+            base
+            | Qt.ItemFlag.ItemIsEditable
+            | Qt.ItemFlag.ItemIsUserCheckable
+            | Qt.ItemFlag.ItemIsDragEnabled
+        )
+
+    # -- editing
+
+    def setData(self, index, value, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        layer = self.layer_at(index.row()) if index.isValid() else None
+        doc = self.session.doc
+        if layer is None or doc is None:
+            return False
+        if role == Qt.ItemDataRole.EditRole:
+            name = str(value).strip()
+            if not name or name == layer.name:
+                return False
+            self.session.push(commands.rename(doc, layer.id, name))
+            return True
+        if role == Qt.ItemDataRole.CheckStateRole:
+            visible = Qt.CheckState(value) == Qt.CheckState.Checked
+            if visible != layer.params.visible:
+                self.session.push(commands.set_visible(doc, layer.id, visible))
+            return True
+        return False
+
+    def move_to_row(self, layer_id: str, row: int) -> None:
+        """Reorder: put the layer at display `row` (0 = top)."""
+        doc = self.session.doc
+        if doc is None:
+            return
+        n = len(doc.layers)
+        target = n - 1 - max(0, min(row, n - 1))
+        if target != doc.index_of(layer_id):
+            self.session.push(commands.move_layer(doc, layer_id, target))
+
+    # -- drag and drop reorder
+
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [MIME_TYPE]
+
+    def mimeData(self, indexes) -> QMimeData:  # noqa: N802
+        data = QMimeData()
+        ids = [self.data(i, LayerIdRole) for i in indexes if i.isValid()]
+        data.setData(MIME_TYPE, ",".join(ids).encode())
+        return data
+
+    def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
+        if not data.hasFormat(MIME_TYPE):
+            return False
+        ids = bytes(data.data(MIME_TYPE).data()).decode().split(",")
+        if len(ids) != 1 or not ids[0]:
+            return False
+        if row < 0:
+            row = parent.row() if parent.isValid() else self.rowCount()
+        source_row = self.row_of(ids[0])
+        if source_row < 0:
+            return False
+        # `row` is an insertion point between rows; after removing the source it shifts by one
+        target = row - 1 if row > source_row else row
+        self.move_to_row(ids[0], target)
+        return False  # the session already reordered; the view must not remove anything
+
+    # -- keeping in step with the session
+
+    def _reset(self) -> None:
+        self.beginResetModel()
+        live = {layer.id for layer in self._layers()}
+        self._thumbs = {k: v for k, v in self._thumbs.items() if k in live}
+        self.endResetModel()
+
+    def _layer_changed(self, layer_id: str) -> None:
+        row = self.row_of(layer_id)
+        if row >= 0:
+            index = self.index(row)
+            self.dataChanged.emit(index, index)
+
