@@ -11,42 +11,52 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def over_premultiplied(layers: Sequence[np.ndarray]) -> np.ndarray:
-    """Premultiplied float32 HxWx4 in [0, 1] of the layers stacked bottom first."""
+def _over_planes(layers: Sequence[np.ndarray]) -> np.ndarray:
+    """Premultiplied float32 (4, H, W) planes of the layers stacked bottom first.
+
+    Planar, so that every step is a contiguous array operation."""
     if len(layers) == 0:
         raise ValueError("nothing to composite: the stack has no layers")
     height, width = layers[0].shape[:2]
-    out = np.zeros((height, width, 4), np.float32)
-    scale = np.float32(1.0 / 255.0)
+    out = np.zeros((4, height, width), np.float32)
     for layer in layers:
         if layer.shape != (height, width, 4) or layer.dtype != np.uint8:
             raise ValueError(f"layer {layer.dtype} {layer.shape} in a {width}x{height} RGBA stack")
         if not layer[:, :, 3].any():
             continue
-        src = layer.astype(np.float32)
-        src *= scale
-        alpha = src[:, :, 3:4]
+        planes = layer.transpose(2, 0, 1).astype(np.float32)
+        planes *= np.float32(1.0 / 255.0)
+        alpha = planes[3]
         out *= 1.0 - alpha
-        src[:, :, :3] *= alpha
-        out += src
+        planes[:3] *= alpha
+        out += planes
     return out
 
 
-def unpremultiply(premul: np.ndarray) -> np.ndarray:
-    """Premultiplied float in [0, 1] -> straight RGBA uint8 (transparent pixels are 0)."""
-    alpha = premul[:, :, 3:4]
-    out = np.zeros(premul.shape, np.float32)
-    np.divide(premul[:, :, :3], alpha, out=out[:, :, :3], where=alpha > 0)
-    out[:, :, 3:] = alpha
+def over_premultiplied(layers: Sequence[np.ndarray]) -> np.ndarray:
+    """Premultiplied float32 HxWx4 in [0, 1] of the layers stacked bottom first."""
+    return _over_planes(layers).transpose(1, 2, 0)
+
+
+def _straight_uint8(planes: np.ndarray) -> np.ndarray:
+    alpha = planes[3]
+    out = np.zeros_like(planes)
+    np.divide(planes[:3], alpha, out=out[:3], where=alpha > 0)
+    out[3] = alpha
     out *= 255.0
     np.rint(out, out=out)
     np.clip(out, 0, 255, out=out)
-    return out.astype(np.uint8)
+    return np.ascontiguousarray(out.astype(np.uint8).transpose(1, 2, 0))
+
+
+def unpremultiply(premul: np.ndarray) -> np.ndarray:
+    """Premultiplied float HxWx4 in [0, 1] -> straight RGBA uint8 (transparent pixels are 0)."""
+    return _straight_uint8(np.asarray(premul, np.float32).transpose(2, 0, 1))
 
 
 def flatten(layers: Sequence[np.ndarray]) -> np.ndarray:
     """The straight-alpha RGBA uint8 composite of the layers (bottom first)."""
-    return unpremultiply(over_premultiplied(layers))
+    return _straight_uint8(_over_planes(layers))
 
 
 def bbox(alpha: np.ndarray) -> tuple[int, int, int, int] | None:

@@ -112,9 +112,14 @@ def background(rng: np.random.Generator, size: Canvas, palette) -> tuple[str, np
     elif kind == "texture":
         cells = int(rng.integers(4, 24))
         coarse = rng.random((cells, max(2, cells * w // h))).astype(np.float32)
-        smooth = np.asarray(
-            Image.fromarray((coarse * 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC)
-        ).astype(np.float64) / 255.0
+        smooth = (
+            np.asarray(
+                Image.fromarray((coarse * 255).astype(np.uint8)).resize(
+                    (w, h), Image.Resampling.BICUBIC
+                )
+            ).astype(np.float64)
+            / 255.0
+        )
         grain = rng.normal(0.0, 0.06, (h, w))
         t = np.clip(smooth * 0.7 + 0.15 + grain, 0, 1)[..., None]
         c0, c1 = _colour(rng, palette), _colour(rng, palette)
@@ -143,7 +148,9 @@ def _place(size: Canvas, x: int, y: int, rgb: np.ndarray, alpha: np.ndarray) -> 
     if x0 >= x1 or y0 >= y1:
         return out
     patch_alpha = alpha[y0 - y : y1 - y, x0 - x : x1 - x]
-    out[y0:y1, x0:x1, :3] = np.where(patch_alpha[..., None] > 0, rgb[y0 - y : y1 - y, x0 - x : x1 - x], 0)
+    out[y0:y1, x0:x1, :3] = np.where(
+        patch_alpha[..., None] > 0, rgb[y0 - y : y1 - y, x0 - x : x1 - x], 0
+    )
     out[y0:y1, x0:x1, 3] = patch_alpha
     return out
 
