@@ -81,7 +81,7 @@ def save_flat(doc: Document, path: Path) -> None:
         alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
         rgb = rgba[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
         Image.fromarray(np.clip(np.rint(rgb), 0, 255).astype(np.uint8), "RGB").save(
-            buf, "JPEG", quality=95
+            buf, "JPEG", quality=95, subsampling=0
         )
     elif kind == "WEBP":
         Image.fromarray(rgba, "RGBA").save(buf, "WEBP", lossless=True)
