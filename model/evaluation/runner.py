@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from model.base import Decomposer, DecomposeOptions
+from model.base import DecomposeOptions, Decomposer
 from model.evaluation.baselines import BASELINES, ColourClusters, SingleLayer
 from model.evaluation.dataset import (
     DatasetError,
