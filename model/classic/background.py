@@ -1,0 +1,90 @@
+"""Completing the background behind foreground pieces.
+
+A smooth model (a low-degree polynomial per channel in x, y) when the visible background
+is flat or a gradient, which is what graphic designs mostly have; otherwise inpainting at a
+reduced resolution (OpenCV Telea), upsampled, so a textured or photo background is filled
+with plausible continuing colours rather than left as a hole.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from model.classic.pieces import dilate, resize, working_size
+
+SMOOTH_RMS = 0.02  # a smooth model that fits the visible background this well is used
+_INPAINT_SIDE = 384
+
+
+def _design_matrix(xs: np.ndarray, ys: np.ndarray, degree: int) -> np.ndarray:
+    terms = [xs**i * ys**j for i in range(degree + 1) for j in range(degree + 1 - i)]
+    return np.stack(terms, axis=-1).astype(np.float32)
+
+
+def fit_smooth(
+    rgb: np.ndarray, known: np.ndarray, degree: int = 2, samples: int = 20000, seed: int = 0
+) -> tuple[np.ndarray, float] | None:
+    """Least-squares polynomial colour model of the known pixels: (coefficients, RMS error)."""
+    ys, xs = np.nonzero(known)
+    if ys.size < 3 * (degree + 1) * (degree + 2) // 2:
+        return None
+    if ys.size > samples:
+        pick = np.random.default_rng(seed).choice(ys.size, samples, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    h, w = known.shape
+    m = _design_matrix(xs / max(w - 1, 1), ys / max(h - 1, 1), degree)
+    values = rgb[ys, xs].astype(np.float32)
+    coeffs = np.linalg.lstsq(m, values, rcond=None)[0]
+    rms = float(np.sqrt(np.mean((m @ coeffs - values) ** 2)))
+    return coeffs, rms
+
+
+def eval_smooth(coeffs: np.ndarray, shape: tuple[int, int], box=None) -> np.ndarray:
+    """The polynomial model over the full canvas (or a box of it), HxWx3 float32."""
+    h, w = shape
+    y0, y1, x0, x1 = box if box is not None else (0, h, 0, w)
+    degree = int(round((np.sqrt(8 * coeffs.shape[0] + 1) - 3) / 2))
+    xs = (np.arange(x0, x1, dtype=np.float32) / max(w - 1, 1))[None, :]
+    ys = (np.arange(y0, y1, dtype=np.float32) / max(h - 1, 1))[:, None]
+    out = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    k = 0
+    for i in range(degree + 1):
+        for j in range(degree + 1 - i):
+            out += (xs**i * ys**j)[:, :, None] * coeffs[k][None, None, :]
+            k += 1
+    return np.clip(out, 0.0, 1.0)
+
+
+def inpaint(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Telea inpainting of `covered` at a reduced resolution, upsampled to the full size."""
+    h, w = covered.shape
+    size = working_size(w, h, _INPAINT_SIDE)
+    small = resize(rgb, size)
+    small_mask = resize(covered.astype(np.float32), size) > 0
+    small_mask = dilate(small_mask, 1)
+    if small_mask.all():
+        fill = np.broadcast_to(rgb.reshape(-1, 3).mean(axis=0), small.shape).astype(np.float32)
+    else:
+        u8 = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
+        filled = cv2.inpaint(u8, small_mask.astype(np.uint8), 5, cv2.INPAINT_TELEA)
+        fill = filled.astype(np.float32) / 255.0
+    return resize(fill, (w, h)).astype(np.float32)
+
+
+def complete_background(
+    rgb: np.ndarray, covered: np.ndarray, smooth: np.ndarray | None = None
+) -> np.ndarray:
+    """A full background image: the input where visible, a plausible fill under `covered`.
+
+    `smooth` is a precomputed smooth model of the whole canvas, used when given.
+    """
+    if not covered.any():
+        return rgb.astype(np.float32)
+    if smooth is None:
+        known = ~covered
+        fit = fit_smooth(rgb, known) if known.any() else None
+        if fit is not None and fit[1] <= SMOOTH_RMS:
+            smooth = eval_smooth(fit[0], covered.shape)
+    fill = smooth if smooth is not None else inpaint(rgb, covered)
+    return np.where(covered[:, :, None], fill, rgb).astype(np.float32)

@@ -1,0 +1,153 @@
+"""Turn a completed background and foreground pieces into layers that composite exactly.
+
+Alphas are fixed first (quantised to uint8). Bottom up, each piece keeps its intended
+colour where a higher piece shows over it; where it is the topmost piece, its colour is
+solved from the input, F = (I - (1 - a) * C_below) / a, and where that colour would leave
+[0, 1] its alpha is raised just enough. The background takes the input's own pixels where no
+piece covers them. So the straight "over" composite equals the input up to uint8 rounding,
+and no layer is more opaque than the input anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from model.classic.pieces import Piece, crop
+
+_MIN_ALPHA = 2  # alphas below this (of 255) are dropped: they carry no visible colour
+
+
+def _q(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
+
+
+def _required_alpha(target: np.ndarray, below: np.ndarray) -> np.ndarray:
+    """Smallest alpha with which some colour in [0, 1] turns `below` into `target` (opaque)."""
+    diff = target - below
+    up = np.where(diff > 0, diff / np.maximum(1.0 - below, 1e-6), 0.0)
+    down = np.where(diff < 0, -diff / np.maximum(below, 1e-6), 0.0)
+    return np.clip(np.maximum(up, down).max(axis=-1), 0.0, 1.0)
+
+
+def compose_layers(
+    rgb: np.ndarray,
+    alpha_in: np.ndarray,
+    background: np.ndarray,
+    pieces: list[Piece],
+    check: Callable[[], None] = lambda: None,
+) -> list[np.ndarray]:
+    """Full-canvas straight RGBA uint8 layers, background first, then `pieces` in order.
+
+    rgb, background: HxWx3 float32 in [0, 1]; alpha_in: HxW float32 in [0, 1].
+    """
+    h, w = alpha_in.shape
+    a_in_q = _q(alpha_in)
+    a_in = a_in_q.astype(np.float32) / 255.0
+    target = rgb.astype(np.float32)
+    opaque_in = a_in_q == 255
+
+    # Quantised alphas, never above the input's own alpha.
+    alphas: list[np.ndarray] = []
+    top = np.zeros((h, w), np.int16)
+    for index, piece in enumerate(pieces, start=1):
+        aq = np.minimum(_q(piece.alpha), crop(a_in_q, piece.box))
+        aq[aq < _MIN_ALPHA] = 0
+        alphas.append(aq)
+        region = crop(top, piece.box)
+        region[aq > 0] = index
+
+    # Where the input is partly transparent only the topmost piece keeps its alpha there.
+    if not opaque_in.all():
+        for index, (piece, aq) in enumerate(zip(pieces, alphas), start=1):
+            lower_than_top = (crop(top, piece.box) != index) & ~crop(opaque_in, piece.box)
+            aq[lower_than_top] = 0
+
+    # Background: the input where nothing covers it, the completed background elsewhere.
+    covered = top > 0
+    bg_rgb = np.where(covered[:, :, None], background, target)
+    bg_a = a_in.copy()
+    if covered.any():
+        top_alpha = np.zeros((h, w), np.float32)
+        for index, (piece, aq) in enumerate(zip(pieces, alphas), start=1):
+            region = crop(top_alpha, piece.box)
+            mine = crop(top, piece.box) == index
+            region[mine] = aq[mine] / 255.0
+        need = 1.0 - (1.0 - a_in) / np.maximum(1.0 - top_alpha, 1e-6)
+        bg_a = np.where(covered & ~opaque_in, np.clip(need, 0.0, 1.0), bg_a)
+    bg_layer = np.dstack([_q(bg_rgb), _q(bg_a)])
+
+    # Running composite, premultiplied, from the quantised layers.
+    comp_a = bg_layer[:, :, 3].astype(np.float32) / 255.0
+    comp_p = bg_layer[:, :, :3].astype(np.float32) / 255.0 * comp_a[:, :, None]
+    layers = [bg_layer]
+    for index, (piece, aq) in enumerate(zip(pieces, alphas), start=1):
+        check()
+        y0, y1, x0, x1 = piece.box
+        a = aq.astype(np.float32) / 255.0
+        colour = np.clip(piece.colour, 0.0, 1.0).astype(np.float32)
+        mine = (crop(top, piece.box) == index) & (aq > 0)
+        cp = comp_p[y0:y1, x0:x1]
+        if mine.any():
+            t_p = target[y0:y1, x0:x1][mine] * a_in[y0:y1, x0:x1][mine][:, None]
+            am = a[mine]
+            below_p = cp[mine]
+            opaque = opaque_in[y0:y1, x0:x1][mine]
+            solved = (t_p - (1.0 - am)[:, None] * below_p) / am[:, None]
+            bad = ((solved < -0.5 / 255) | (solved > 1.0 + 0.5 / 255)).any(axis=1)
+            if bad.any():
+                # Opaque input: the composite below is opaque, so raise alpha just enough.
+                fix = bad & opaque
+                if fix.any():
+                    need = _required_alpha(t_p[fix], below_p[fix])
+                    raised = np.maximum(am[fix], np.ceil(need * 255.0 - 1e-4) / 255.0)
+                    am[fix] = raised
+                    solved[fix] = (t_p[fix] - (1.0 - raised)[:, None] * below_p[fix]) / raised[
+                        :, None
+                    ]
+                # Transparent input: this piece alone carries the pixel; clear the background.
+                alone = bad & ~opaque
+                if alone.any():
+                    am[alone] = a_in[y0:y1, x0:x1][mine][alone]
+                    solved[alone] = target[y0:y1, x0:x1][mine][alone]
+                    ys, xs = np.nonzero(mine)
+                    by, bx = ys[alone] + y0, xs[alone] + x0
+                    layers[0][by, bx, 3] = 0
+                    below_p[alone] = 0.0
+                    cp_view = comp_p[y0:y1, x0:x1]
+                    ca_view = comp_a[y0:y1, x0:x1]
+                    sub_p = cp_view[mine]
+                    sub_a = ca_view[mine]
+                    sub_p[alone] = 0.0
+                    sub_a[alone] = 0.0
+                    cp_view[mine] = sub_p
+                    ca_view[mine] = sub_a
+                a[mine] = am
+                aq[mine] = np.clip(np.rint(am * 255.0), 0, 255).astype(np.uint8)
+                a = aq.astype(np.float32) / 255.0
+                am = a[mine]
+            colour[mine] = np.clip(solved, 0.0, 1.0)
+        layer = np.zeros((h, w, 4), np.uint8)
+        layer[y0:y1, x0:x1, :3] = _q(colour)
+        layer[y0:y1, x0:x1, 3] = aq
+        layers.append(layer)
+        fq = layer[y0:y1, x0:x1, :3].astype(np.float32) / 255.0
+        comp_p[y0:y1, x0:x1] = a[:, :, None] * fq + (1.0 - a[:, :, None]) * comp_p[y0:y1, x0:x1]
+        comp_a[y0:y1, x0:x1] = a + (1.0 - a) * comp_a[y0:y1, x0:x1]
+    return layers
+
+
+def composite(layers: list[np.ndarray]) -> np.ndarray:
+    """Straight "over" of full-canvas RGBA uint8 layers (bottom first) -> RGBA float32 [0, 1]."""
+    h, w = layers[0].shape[:2]
+    out_p = np.zeros((h, w, 3), np.float32)
+    out_a = np.zeros((h, w), np.float32)
+    for layer in layers:
+        a = layer[:, :, 3].astype(np.float32) / 255.0
+        out_p = a[:, :, None] * (layer[:, :, :3].astype(np.float32) / 255.0) + (
+            1.0 - a[:, :, None]
+        ) * out_p
+        out_a = a + (1.0 - a) * out_a
+    rgb = np.where(out_a[:, :, None] > 0, out_p / np.maximum(out_a, 1e-8)[:, :, None], 0.0)
+    return np.dstack([rgb, out_a])

@@ -1,0 +1,114 @@
+"""The `classic` backend: a CPU decomposer that needs no downloaded weights."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from model.base import (
+    Availability,
+    CancelToken,
+    DecomposedLayer,
+    DecomposeOptions,
+    DecomposeResult,
+    Progress,
+    ProgressCallback,
+    as_rgba,
+)
+from model.classic.background import complete_background
+from model.classic.compose import compose_layers
+from model.classic.count import Layer, fit_count
+from model.classic.design import segment_design
+from model.classic.kind import detect_kind
+from model.classic.naming import unique_names
+from model.classic.pieces import Piece
+from model.classic.subject import segment_subject
+from model.classic.text import detect_text
+
+MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
+MAX_LAYERS = 20
+STAGES = ("analysing", "reading text", "segmenting", "completing background", "composing")
+
+
+class ClassicDecomposer:
+    name = "classic"
+    description = (
+        "Built-in CPU decomposer (no downloads): text, flat shapes and images of graphic "
+        "designs, or the main subject of a photo, over a completed background."
+    )
+
+    def availability(self, options: DecomposeOptions | None = None) -> Availability:
+        return Availability(True, "the classic decomposer runs on any CPU and needs no weights")
+
+    def decompose(
+        self,
+        rgba: np.ndarray,
+        options: DecomposeOptions,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> DecomposeResult:
+        image = as_rgba(rgba)
+        token = cancel or CancelToken()
+        report = progress or (lambda p: None)
+        n = options.layers
+        if n is not None and not 1 <= n <= MAX_LAYERS:
+            from model.base import DecomposeError
+
+            raise DecomposeError(f"the layer count must be between 1 and {MAX_LAYERS}, not {n}")
+        timings: dict[str, float] = {}
+        warnings: list[str] = []
+        started = clock = time.perf_counter()
+
+        def stage(index: int, message: str = "") -> None:
+            nonlocal clock
+            token.check()
+            now = time.perf_counter()
+            if index > 0:
+                timings[STAGES[index - 1]] = round(now - clock, 3)
+            clock = now
+            if index < len(STAGES):
+                report(Progress(STAGES[index], index, len(STAGES), message))
+
+        rgb = image[:, :, :3].astype(np.float32) / 255.0
+        alpha_in = image[:, :, 3].astype(np.float32) / 255.0
+        h, w = alpha_in.shape
+        stage(0, "looking at the picture")
+        pieces: list[Piece] = []
+        covered = np.zeros((h, w), bool)
+        kind = "tiny"
+        if min(h, w) >= MIN_SEGMENT_SIDE and alpha_in.max() > 0:
+            kind = detect_kind(rgb, alpha_in)
+        stage(1, "finding text")
+        lines = detect_text(rgb * alpha_in[:, :, None]) if kind == "design" else []
+        stage(2, f"segmenting a {kind}" if kind != "tiny" else "too small to segment")
+        if kind == "design":
+            pieces, background = segment_design(rgb, alpha_in, lines, token.check)
+        else:
+            if kind == "photo":
+                pieces, covered = segment_subject(rgb, alpha_in, token.check)
+                if not pieces:
+                    warnings.append("no distinct subject was found; the photo stays one layer")
+            stage(3, "filling in behind the foreground")
+            background = (
+                complete_background(rgb, covered) if pieces else rgb.astype(np.float32)
+            )
+        if kind == "design":
+            stage(3, "filling in behind the foreground")
+        stage(4, "solving layer colours")
+        raw = compose_layers(rgb, alpha_in, background, pieces, token.check)
+        layers = [Layer(raw[0], "Background", "background")] + [
+            Layer(rgba_, piece.name, piece.kind) for rgba_, piece in zip(raw[1:], pieces)
+        ]
+        layers, count_warnings = fit_count(layers, n)
+        warnings += count_warnings
+        stage(5)
+        timings["total"] = round(time.perf_counter() - started, 3)
+        names = unique_names([layer.name for layer in layers])
+        return DecomposeResult(
+            layers=[DecomposedLayer(layer.rgba, name) for layer, name in zip(layers, names)],
+            backend=self.name,
+            device="cpu",
+            timings=timings,
+            warnings=warnings,
+        )

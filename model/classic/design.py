@@ -1,0 +1,313 @@
+"""Graphic designs: background model, flat-colour shapes, embedded images and text.
+
+Analysis runs at a working resolution of at most `DESIGN_SIDE` pixels; alphas and colours
+are computed at full resolution, bottom up, by unmixing each piece's colour from what lies
+below it (the completed background plus the pieces already placed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from model.classic.background import SMOOTH_RMS, complete_background, eval_smooth, fit_smooth
+from model.classic.naming import shape_name, text_name
+from model.classic.pieces import Piece, box_of, crop, dilate, erode, resize, working_size
+from model.classic.regions import Regions, flat_regions, mean_per_label
+from model.classic.text import TextLine
+from model.classic.unmix import unmix
+
+DESIGN_SIDE = 1024
+BG_RESIDUAL = 0.04  # regions this close to the background model belong to the background
+TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
+GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
+
+
+@dataclass
+class _Plan:
+    """One piece to build at full resolution: its working-resolution mask and kind."""
+
+    kind: str
+    mask: np.ndarray  # bool, working resolution, cropped to `wbox`
+    wbox: tuple[int, int, int, int]
+    filled_area: int
+    labels: set[int] = field(default_factory=set)
+    lines: list[TextLine] = field(default_factory=list)
+    fbox: tuple[int, int, int, int] | None = None  # full-resolution box, when known exactly
+
+
+def _text_groups(lines: list[TextLine]) -> list[list[TextLine]]:
+    """Lines stacked closely above one another form one text block."""
+    lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
+    groups: list[list[TextLine]] = []
+    for line in lines:
+        y0, y1, x0, x1 = line.box
+        height = y1 - y0
+        for group in groups:
+            last = group[-1].box
+            gap = y0 - last[1]
+            overlap = min(x1, last[3]) - max(x0, last[2])
+            similar = 0.6 < height / max(last[1] - last[0], 1) < 1.6
+            if -height < gap < 0.8 * height and overlap > 0 and similar:
+                group.append(line)
+                break
+        else:
+            groups.append([line])
+    return groups
+
+
+def _group_box(group: list[TextLine], shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    y0 = min(t.box[0] for t in group)
+    y1 = max(t.box[1] for t in group)
+    x0 = min(t.box[2] for t in group)
+    x1 = max(t.box[3] for t in group)
+    pad = max(2, int(0.15 * min(t.box[1] - t.box[0] for t in group)))
+    h, w = shape
+    return max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
+
+
+def _scale_box(box, s: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    y0, y1, x0, x1 = box
+    h, w = shape
+    return (
+        max(0, math.floor(y0 * s)),
+        min(h, math.ceil(y1 * s)),
+        max(0, math.floor(x0 * s)),
+        min(w, math.ceil(x1 * s)),
+    )
+
+
+def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray):
+    """Labels of the background and its smooth colour model (None when it is textured)."""
+    if kept.size == 0:
+        return set(), None
+    perimeter = 2 * (small.shape[0] + small.shape[1])
+    seed = int(kept[np.argmax(regions.border[kept])])
+    if regions.border[seed] < 0.2 * perimeter:
+        return set(), None
+    fit = fit_smooth(small, regions.labels == seed)
+    if fit is None or fit[1] > SMOOTH_RMS:
+        return {seed}, None
+    model = eval_smooth(fit[0], small.shape[:2])
+    residual = mean_per_label(np.abs(small - model).max(axis=-1), regions)
+    background = {int(k) for k in kept if residual[k] < BG_RESIDUAL} | {seed}
+    refit = fit_smooth(small, np.isin(regions.labels, list(background)))
+    coeffs = refit[0] if refit is not None and refit[1] <= SMOOTH_RMS else fit[0]
+    return background, coeffs
+
+
+def _plan(
+    small: np.ndarray, visible: np.ndarray, lines: list[TextLine], s: float, shape
+) -> tuple[list[_Plan], list[_Plan], np.ndarray | None, Regions, set[int]]:
+    """Shapes/images (bottom first) and text blocks at working resolution, and the bg model."""
+    wh, ww = visible.shape
+    regions = flat_regions(small, visible)
+    min_area = max(12, int(1.5e-4 * ww * wh))
+    kept = np.flatnonzero(regions.areas >= min_area)
+    background, coeffs = _background_labels(small, regions, kept)
+
+    texts: list[_Plan] = []
+    claimed: set[int] = set()
+    for group in _text_groups(lines):
+        fbox = _group_box(group, shape)
+        box = _scale_box(fbox, s, (wh, ww))
+        y0, y1, x0, x1 = box
+        inside = regions.labels[y0:y1, x0:x1]
+        ids, counts = np.unique(inside, return_counts=True)
+        box_area = (y1 - y0) * (x1 - x0)
+        members = {
+            int(k)
+            for k, c in zip(ids, counts)
+            if k and k not in background and c >= TEXT_INSIDE * regions.areas[k]
+            and regions.areas[k] < 0.5 * box_area
+        }
+        claimed |= members
+        text_mask = np.ones((y1 - y0, x1 - x0), bool)
+        texts.append(_Plan("text", text_mask, box, box_area, members, group, fbox))
+
+    shapes = [int(k) for k in kept if int(k) not in background and int(k) not in claimed]
+    explained = dilate(np.isin(regions.labels, kept), 2)
+    for t in texts:
+        y0, y1, x0, x1 = t.wbox
+        explained[y0:y1, x0:x1] = True
+
+    # Busy areas no flat region explains: photos and illustrations placed in the design.
+    rest = dilate(visible & ~explained, 1)
+    comps, n = ndimage.label(rest, structure=np.ones((3, 3), bool))
+    min_image = max(64, int(1e-3 * ww * wh))
+    perimeter = 2 * (ww + wh)
+    plans: list[_Plan] = []
+    image_of = np.zeros_like(regions.labels)
+    for index, sl in enumerate(ndimage.find_objects(comps), start=1):
+        if sl is None:
+            continue
+        mask = ndimage.binary_fill_holes(comps[sl] == index)
+        area = int(mask.sum())
+        if area < min_image:
+            continue
+        on_frame = (
+            (sl[0].start == 0) * (sl[1].stop - sl[1].start)
+            + (sl[0].stop == wh) * (sl[1].stop - sl[1].start)
+            + (sl[1].start == 0) * (sl[0].stop - sl[0].start)
+            + (sl[1].stop == ww) * (sl[0].stop - sl[0].start)
+        )
+        if coeffs is None and (on_frame >= 0.5 * perimeter or area >= 0.5 * ww * wh):
+            continue  # the textured background itself
+        box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
+        image_of[sl][mask] = index
+        plans.append(_Plan("image", mask, box, area))
+
+    for k in shapes:
+        sl = regions.slices[k - 1]
+        mask = regions.labels[sl] == k
+        inside_image = image_of[sl][mask]
+        if inside_image.size and (inside_image > 0).mean() > 0.9:
+            continue  # a flat patch of a placed photo
+        filled = int(ndimage.binary_fill_holes(mask).sum())
+        box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
+        plans.append(_Plan("shape", mask, box, filled, {k}))
+
+    plans.sort(key=lambda p: -p.filled_area)
+    return plans, texts, coeffs, regions, background
+
+
+def _colour_model(rgb: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """Constant colour, or a linear gradient fitted to the core when the colour varies."""
+    values = rgb[core]
+    if values.shape[0] > 30 and values.std(axis=0).max() > GRADIENT_STD:
+        fit = fit_smooth(rgb, core, degree=1)
+        if fit is not None:
+            return eval_smooth(fit[0], core.shape)
+    return np.broadcast_to(values.mean(axis=0), rgb.shape).astype(np.float32)
+
+
+def segment_design(
+    rgb: np.ndarray,
+    alpha_in: np.ndarray,
+    lines: list[TextLine],
+    check: Callable[[], None],
+    report: Callable[[int, int], None] = lambda step, total: None,
+) -> tuple[list[Piece], np.ndarray]:
+    """Pieces bottom first (shapes and images by decreasing size, then text) and the
+    completed background, both at full resolution."""
+    h, w = alpha_in.shape
+    size = working_size(w, h, DESIGN_SIDE)
+    s = size[0] / w
+    small = resize(rgb, size)
+    visible = resize(alpha_in, size) > 0.5
+    plans, texts, coeffs, regions, background = _plan(small, visible, lines, s, (h, w))
+    check()
+
+    grow = max(1, math.ceil(1 / s))
+    band = 2 + grow
+    full_boxes = [p.fbox or _scale_box(p.wbox, 1 / s, (h, w)) for p in plans + texts]
+    covered = np.zeros((h, w), bool)
+    masks_full = []
+    for plan, fbox in zip(plans + texts, full_boxes):
+        y0, y1, x0, x1 = fbox
+        mask = resize(plan.mask, (x1 - x0, y1 - y0), nearest=True)
+        masks_full.append(mask)
+        region = covered[y0:y1, x0:x1]
+        region |= dilate(mask, band) if plan.kind != "text" else True
+    covered = dilate(covered, 1)
+    smooth = eval_smooth(coeffs, (h, w)) if coeffs is not None else None
+    below = complete_background(rgb, covered, smooth)
+    completed = below.copy()
+    check()
+
+    # Working-resolution labels of the background, for hole filling decisions.
+    bg_small = np.isin(regions.labels, list(background)) if background else None
+    pieces: list[Piece] = []
+    total = len(plans) + len(texts)
+    for index, (plan, fbox, mask) in enumerate(zip(plans, full_boxes, masks_full)):
+        check()
+        report(index, total)
+        piece = _shape_piece(rgb, below, plan, fbox, mask, grow, band, bg_small, s)
+        if piece is not None:
+            pieces.append(piece)
+    for index, (plan, fbox) in enumerate(zip(texts, full_boxes[len(plans) :])):
+        check()
+        report(len(plans) + index, total)
+        piece = _text_piece(rgb, below, plan, fbox)
+        if piece is not None:
+            pieces.append(piece)
+    return pieces, completed
+
+
+def _shape_piece(rgb, below, plan: _Plan, fbox, mask, grow, band, bg_small, s) -> Piece | None:
+    h, w = below.shape[:2]
+    y0, y1, x0, x1 = fbox
+    # Work in a box padded by the band so the soft edge fits.
+    pbox = (max(0, y0 - band), min(h, y1 + band), max(0, x0 - band), min(w, x1 + band))
+    py0, py1, px0, px1 = pbox
+    core = np.zeros((py1 - py0, px1 - px0), bool)
+    core[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0] = mask
+    image = crop(rgb, pbox)
+    under = crop(below, pbox)
+    if plan.kind == "image":
+        alpha = core.astype(np.float32)
+        colour = image.copy()
+        name = "Image"
+    else:
+        if grow > 1:
+            eroded = erode(core, grow - 1)
+            core = eroded if eroded.any() else core
+        holes = ndimage.binary_fill_holes(core) & ~core
+        if holes.any() and bg_small is not None:
+            # Holes showing the background stay holes; holes where something covers fill in.
+            wy, wx = np.nonzero(holes)
+            sy = np.clip(((wy + py0) * s).astype(int), 0, bg_small.shape[0] - 1)
+            sx = np.clip(((wx + px0) * s).astype(int), 0, bg_small.shape[1] - 1)
+            shows_bg = bg_small[sy, sx]
+            holes[wy[shows_bg], wx[shows_bg]] = False
+        solid = core | holes
+        colour = _colour_model(image, core)
+        support = dilate(solid, band)
+        alpha, reliable = unmix(image, under, colour)
+        alpha[~support] = 0.0
+        hard = dilate(solid, grow) & ~reliable
+        alpha[hard] = 1.0
+        alpha[solid] = 1.0
+        name = shape_name(solid)
+    tight = box_of(alpha > 0)
+    if tight is None:
+        return None
+    ty0, ty1, tx0, tx1 = tight
+    alpha, colour = alpha[ty0:ty1, tx0:tx1], np.ascontiguousarray(colour[ty0:ty1, tx0:tx1])
+    box = (py0 + ty0, py0 + ty1, px0 + tx0, px0 + tx1)
+    _place(below, box, alpha, colour)
+    return Piece(plan.kind, name, box, alpha, colour)
+
+
+def _text_piece(rgb, below, plan: _Plan, fbox) -> Piece | None:
+    image = crop(rgb, fbox)
+    under = crop(below, fbox)
+    distance = np.abs(image - under).max(axis=-1)
+    strong = float(np.percentile(distance, 99))
+    if strong < 0.1:
+        return None
+    ink = distance >= 0.8 * strong
+    colour = np.broadcast_to(np.median(image[ink], axis=0), image.shape).astype(np.float32)
+    alpha, _ = unmix(image, under, colour)
+    alpha[alpha < 0.05] = 0.0
+    tight = box_of(alpha > 0)
+    if tight is None:
+        return None
+    ty0, ty1, tx0, tx1 = tight
+    y0, _, x0, _ = fbox
+    box = (y0 + ty0, y0 + ty1, x0 + tx0, x0 + tx1)
+    alpha = alpha[ty0:ty1, tx0:tx1]
+    colour = np.ascontiguousarray(colour[ty0:ty1, tx0:tx1])
+    _place(below, box, alpha, colour)
+    return Piece("text", text_name([t.text for t in plan.lines]), box, alpha, colour)
+
+
+def _place(below: np.ndarray, box, alpha: np.ndarray, colour: np.ndarray) -> None:
+    """Composite a piece onto the running `below` image in place."""
+    y0, y1, x0, x1 = box
+    a = alpha[:, :, None]
+    below[y0:y1, x0:x1] = a * colour + (1.0 - a) * below[y0:y1, x0:x1]

@@ -1,0 +1,51 @@
+"""Flat-colour regions of a design: connected areas whose pixels change slowly.
+
+Two flat areas are always separated by their (anti-aliased) edge, whose pixels change fast,
+so labelling the slowly-changing pixels splits a design into its flat-colour pieces, with
+gradient fills staying whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from model.classic.kind import neighbour_step
+
+REGION_STEP = 0.03
+
+
+@dataclass
+class Regions:
+    labels: np.ndarray  # int32 HxW, 0 = edge/unlabelled
+    areas: np.ndarray  # pixels per label (index 0 unused)
+    means: np.ndarray  # mean colour per label
+    border: np.ndarray  # pixels per label on the image frame
+    slices: list  # bounding slices per label (index i -> label i + 1)
+
+    @property
+    def count(self) -> int:
+        return int(self.areas.size - 1)
+
+
+def flat_regions(rgb: np.ndarray, visible: np.ndarray) -> Regions:
+    interior = (neighbour_step(rgb) < REGION_STEP) & visible
+    labels, n = ndimage.label(interior)
+    flat = labels.ravel()
+    areas = np.bincount(flat, minlength=n + 1).astype(np.int64)
+    areas[0] = 0
+    sums = np.stack(
+        [np.bincount(flat, weights=rgb[:, :, c].ravel(), minlength=n + 1) for c in range(3)], -1
+    )
+    means = (sums / np.maximum(areas, 1)[:, None]).astype(np.float32)
+    frame = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    border = np.bincount(frame, minlength=n + 1)
+    border[0] = 0
+    return Regions(labels, areas, means, border, ndimage.find_objects(labels))
+
+
+def mean_per_label(values: np.ndarray, regions: Regions) -> np.ndarray:
+    sums = np.bincount(regions.labels.ravel(), weights=values.ravel(), minlength=regions.count + 1)
+    return sums / np.maximum(regions.areas, 1)

@@ -1,0 +1,255 @@
+"""The classic decomposer: exact reconstruction, layer counts, text/shape/subject layers,
+background completion, cancel and progress, bad input."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from model.base import Cancelled, CancelToken, DecomposeError, DecomposeOptions
+from model.classic import ClassicDecomposer
+from model.classic import text as text_module
+from tests.classic_fixtures import design, over, photo, premultiplied, psnr, soft_iou
+
+DECOMPOSER = ClassicDecomposer()
+
+
+def run(image: np.ndarray, layers: int | None = None, **kwargs):
+    return DECOMPOSER.decompose(image, DecomposeOptions(layers=layers), **kwargs)
+
+
+def assert_reconstructs(image: np.ndarray, result, floor: float = 40.0) -> None:
+    rgba = image if image.ndim == 3 and image.shape[2] == 4 else None
+    for layer in result.layers:
+        assert layer.rgba.dtype == np.uint8
+        assert layer.rgba.shape == image.shape[:2] + (4,)
+    composite = over([layer.rgba for layer in result.layers])
+    if rgba is None:  # grayscale or RGB input: compare colours, composite must be opaque
+        expected = image if image.ndim == 3 else np.stack([image] * 3, -1)
+        assert psnr(composite[:, :, :3], expected[:, :, :3]) >= floor
+        assert composite[:, :, 3].min() == 255
+    else:
+        # Straight colour is undefined where alpha is 0; compare premultiplied values.
+        assert psnr(premultiplied(composite), premultiplied(rgba)) >= floor
+        for layer in result.layers:  # no layer adds opacity the input does not have
+            assert (layer.rgba[:, :, 3] <= rgba[:, :, 3]).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_designs_reconstruct(seed):
+    sample = design(seed, (200, 160))
+    result = run(sample.image)
+    assert_reconstructs(sample.image, result)
+    assert result.layers[0].name == "Background"
+    assert result.backend == "classic"
+
+
+@pytest.mark.parametrize("size", [(97, 61), (33, 180), (2, 2), (3, 7), (15, 16)])
+def test_odd_and_tiny_sizes_reconstruct(size):
+    sample = design(7, size)
+    result = run(sample.image)
+    assert_reconstructs(sample.image, result)
+
+
+def test_photo_reconstructs_with_subject_and_background():
+    image = photo("astronaut", (256, 256))
+    result = run(image)
+    assert_reconstructs(image, result)
+    names = [layer.name for layer in result.layers]
+    assert names[0] == "Background" and "Subject" in names
+    subject = result.layers[names.index("Subject")].rgba[:, :, 3]
+    soft = (subject > 0) & (subject < 255)
+    assert soft.sum() > 100  # a soft matte, not a hard cut
+    assert result.layers[0].rgba[:, :, 3].min() == 255  # background complete
+
+
+def test_grayscale_and_rgb_inputs():
+    gray = (photo("coffee", (120, 80))[:, :, 0]).copy()
+    assert_reconstructs(gray, run(gray))
+    rgb = design(3, (90, 70)).image[:, :, :3].copy()
+    assert_reconstructs(rgb, run(rgb))
+
+
+def test_transparent_input_reconstructs_and_adds_no_opacity():
+    sample = design(4, (160, 120))
+    image = sample.image.copy()
+    ys, xs = np.mgrid[0:120, 0:160]
+    alpha = np.clip(xs * 2, 0, 255).astype(np.uint8)  # a ramp from transparent to opaque
+    alpha[40:70, 60:100] = 0  # a transparent hole
+    alpha[:, :8] = 0
+    image[:, :, 3] = alpha
+    result = run(image)
+    assert_reconstructs(image, result)
+    result = run(image, layers=5)
+    assert len(result.layers) == 5
+    assert_reconstructs(image, result)
+
+
+def test_fully_transparent_input():
+    image = np.zeros((40, 50, 4), np.uint8)
+    result = run(image, layers=3)
+    assert len(result.layers) == 3
+    assert all(layer.rgba[:, :, 3].max() == 0 for layer in result.layers)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 6, 9])
+def test_exact_layer_count_design(n):
+    sample = design(2, (160, 160))
+    result = run(sample.image, layers=n)
+    assert len(result.layers) == n
+    assert_reconstructs(sample.image, result)
+    if n > len(sample.layers):
+        assert result.warnings  # more than it found: it says it split
+
+
+@pytest.mark.parametrize("n", [1, 3, 20])
+def test_exact_layer_count_photo_and_tiny(n):
+    image = photo("chelsea", (96, 64))
+    result = run(image, layers=n)
+    assert len(result.layers) == n
+    assert_reconstructs(image, result)
+    tiny = design(1, (2, 2)).image
+    result = run(tiny, layers=n)
+    assert len(result.layers) == n
+    assert_reconstructs(tiny, result)
+
+
+def test_auto_count_is_sensible():
+    sample = design(11, (256, 256), shapes=3, texts=1)
+    result = run(sample.image)
+    assert 3 <= len(result.layers) <= 8
+    flat = design(0, (128, 128), shapes=0, texts=0, gradient=True)
+    assert len(run(flat.image).layers) == 1
+
+
+def _best_iou(truth_alpha: np.ndarray, result) -> tuple[float, int]:
+    scores = [soft_iou(truth_alpha, layer.rgba[:, :, 3]) for layer in result.layers[1:]]
+    best = int(np.argmax(scores))
+    return scores[best], best + 1
+
+
+def test_text_layer_found_and_named():
+    sample = design(21, (400, 300), shapes=1, texts=1)
+    result = run(sample.image)
+    truth = sample.layers[-1][:, :, 3]
+    iou, index = _best_iou(truth, result)
+    assert iou >= 0.7
+    layer = result.layers[index]
+    glyphs = truth > 128
+    assert (layer.rgba[:, :, 3][glyphs] > 128).mean() > 0.95
+    assert sample.text[-1].lower() in layer.name.lower()
+
+
+@pytest.mark.parametrize("seed", [5, 6, 8])
+def test_shape_layer_matches_true_shape(seed):
+    sample = design(seed, (256, 256), shapes=1, texts=0)
+    result = run(sample.image)
+    iou, _ = _best_iou(sample.layers[1][:, :, 3], result)
+    assert iou >= 0.9
+
+
+@pytest.mark.parametrize("gradient", [False, True])
+def test_background_under_removed_shapes_is_the_true_background(gradient):
+    sample = design(12, (256, 192), shapes=2, texts=1, gradient=gradient)
+    result = run(sample.image)
+    background = result.layers[0].rgba
+    assert background[:, :, 3].min() == 255
+    hidden = np.zeros(background.shape[:2], bool)
+    for layer in sample.layers[1:]:
+        hidden |= layer[:, :, 3] > 0
+    error = np.abs(background[:, :, :3].astype(int) - sample.layers[0][:, :, :3].astype(int))
+    assert error[hidden].mean() < 4.0
+
+
+def test_photo_background_fill_follows_the_true_background():
+    # A smooth photo background with a textured disc pasted on it.
+    background = photo("coffee", (48, 32))
+    background = np.asarray(
+        __import__("PIL.Image", fromlist=["Image"]).fromarray(background).resize((192, 128))
+    )
+    disc = np.zeros((128, 192), np.uint8)
+    ys, xs = np.mgrid[0:128, 0:192]
+    disc[((ys - 64) ** 2 + (xs - 96) ** 2) < 35**2] = 255
+    subject = photo("astronaut", (192, 128)).copy()
+    subject[:, :, 3] = disc
+    image = over([background, subject])
+    result = run(image, layers=2)
+    filled = result.layers[0].rgba[:, :, :3].astype(float)
+    inside = disc > 0
+    to_truth = np.abs(filled - background[:, :, :3])[inside].mean()
+    to_subject = np.abs(filled - subject[:, :, :3])[inside].mean()
+    assert to_truth < 0.5 * to_subject
+
+
+def test_cancel_stops_promptly():
+    image = photo("astronaut", (1024, 1024))
+    token = CancelToken()
+    cancelled_at: list[float] = []
+
+    def cancel_later() -> None:
+        time.sleep(0.4)
+        cancelled_at.append(time.perf_counter())
+        token.cancel()
+
+    thread = threading.Thread(target=cancel_later)
+    thread.start()
+    with pytest.raises(Cancelled):
+        run(image, cancel=token)
+    stopped = time.perf_counter()
+    thread.join()
+    assert stopped - cancelled_at[0] < 1.5
+
+
+def test_progress_increases():
+    reports = []
+    run(design(3, (128, 128)).image, progress=reports.append)
+    steps = [p.step for p in reports]
+    assert steps == sorted(steps) and len(set(steps)) >= 4
+    assert all(p.total == reports[0].total and p.phase for p in reports)
+
+
+def test_bad_input_is_one_sentence():
+    for bad in (np.zeros((1, 1, 3), np.uint8), np.zeros((0, 5, 3), np.uint8),
+                np.zeros((10, 10, 2), np.uint8), np.zeros((10, 10, 3), np.uint16)):
+        with pytest.raises(DecomposeError):
+            run(bad)
+    with pytest.raises(DecomposeError):
+        run(design(0, (32, 32)).image, layers=21)
+    assert DECOMPOSER.availability().ok
+
+
+def test_ocr_never_touches_the_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the OCR tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(text_module, "_engine", None)
+    sample = design(21, (400, 300), shapes=0, texts=1)
+    lines = text_module.detect_text(sample.image[:, :, :3].astype(np.float32) / 255)
+    assert any(sample.text[-1].lower() in line.text.lower() for line in lines)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(2, 40), st.integers(2, 40), st.integers(0, 2**32 - 1),
+    st.sampled_from(["noise", "blocks"]), st.booleans(), st.one_of(st.none(), st.integers(1, 6)),
+)
+def test_any_image_reconstructs(w, h, seed, pattern, transparent, n):
+    rng = np.random.default_rng(seed)
+    if pattern == "noise":
+        image = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+    else:
+        image = np.repeat(np.repeat(rng.integers(0, 256, (4, 4, 4)), 10, 0), 10, 1)
+        image = np.ascontiguousarray(image[:h, :w].astype(np.uint8))
+    if not transparent:
+        image[:, :, 3] = 255
+    result = run(image, layers=n)
+    if n is not None:
+        assert len(result.layers) == n
+    assert_reconstructs(image, result)
