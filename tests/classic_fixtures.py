@@ -69,9 +69,11 @@ def _background(rng, w: int, h: int, gradient: bool, avoid: list) -> np.ndarray:
     layer = np.empty((h, w, 4), np.uint8)
     if gradient:
         c1 = np.clip(c0 + rng.integers(-90, 90, 3), 0, 255)
-        t = np.linspace(0, 1, w)[None, :, None] if rng.random() < 0.5 else np.linspace(
-            0, 1, h
-        )[:, None, None]
+        t = (
+            np.linspace(0, 1, w)[None, :, None]
+            if rng.random() < 0.5
+            else np.linspace(0, 1, h)[:, None, None]
+        )
         rgb = c0 * (1 - t) + c1 * t
         layer[:, :, :3] = np.clip(np.rint(np.broadcast_to(rgb, (h, w, 3))), 0, 255)
     else:
@@ -80,8 +82,13 @@ def _background(rng, w: int, h: int, gradient: bool, avoid: list) -> np.ndarray:
     return layer
 
 
-def design(seed: int, size: tuple[int, int] = (256, 256), shapes: int | None = None,
-           texts: int | None = None, gradient: bool | None = None) -> Synthetic:
+def design(
+    seed: int,
+    size: tuple[int, int] = (256, 256),
+    shapes: int | None = None,
+    texts: int | None = None,
+    gradient: bool | None = None,
+) -> Synthetic:
     """A poster-like picture: background, 1-3 shapes, 0-2 text lines, all known."""
     rng = np.random.default_rng(seed)
     w, h = size

@@ -215,8 +215,12 @@ def test_progress_increases():
 
 
 def test_bad_input_is_one_sentence():
-    for bad in (np.zeros((1, 1, 3), np.uint8), np.zeros((0, 5, 3), np.uint8),
-                np.zeros((10, 10, 2), np.uint8), np.zeros((10, 10, 3), np.uint16)):
+    for bad in (
+        np.zeros((1, 1, 3), np.uint8),
+        np.zeros((0, 5, 3), np.uint8),
+        np.zeros((10, 10, 2), np.uint8),
+        np.zeros((10, 10, 3), np.uint16),
+    ):
         with pytest.raises(DecomposeError):
             run(bad)
     with pytest.raises(DecomposeError):
@@ -237,8 +241,12 @@ def test_ocr_never_touches_the_network(monkeypatch):
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.integers(2, 40), st.integers(2, 40), st.integers(0, 2**32 - 1),
-    st.sampled_from(["noise", "blocks"]), st.booleans(), st.one_of(st.none(), st.integers(1, 6)),
+    st.integers(2, 40),
+    st.integers(2, 40),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["noise", "blocks"]),
+    st.booleans(),
+    st.one_of(st.none(), st.integers(1, 6)),
 )
 def test_any_image_reconstructs(w, h, seed, pattern, transparent, n):
     rng = np.random.default_rng(seed)

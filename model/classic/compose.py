@@ -145,9 +145,10 @@ def composite(layers: list[np.ndarray]) -> np.ndarray:
     out_a = np.zeros((h, w), np.float32)
     for layer in layers:
         a = layer[:, :, 3].astype(np.float32) / 255.0
-        out_p = a[:, :, None] * (layer[:, :, :3].astype(np.float32) / 255.0) + (
-            1.0 - a[:, :, None]
-        ) * out_p
+        out_p = (
+            a[:, :, None] * (layer[:, :, :3].astype(np.float32) / 255.0)
+            + (1.0 - a[:, :, None]) * out_p
+        )
         out_a = a + (1.0 - a) * out_a
     rgb = np.where(out_a[:, :, None] > 0, out_p / np.maximum(out_a, 1e-8)[:, :, None], 0.0)
     return np.dstack([rgb, out_a])

@@ -90,9 +90,7 @@ class ClassicDecomposer:
                 if not pieces:
                     warnings.append("no distinct subject was found; the photo stays one layer")
             stage(3, "filling in behind the foreground")
-            background = (
-                complete_background(rgb, covered) if pieces else rgb.astype(np.float32)
-            )
+            background = complete_background(rgb, covered) if pieces else rgb.astype(np.float32)
         if kind == "design":
             stage(3, "filling in behind the foreground")
         stage(4, "solving layer colours")

@@ -122,7 +122,9 @@ def _plan(
         members = {
             int(k)
             for k, c in zip(ids, counts)
-            if k and k not in background and c >= TEXT_INSIDE * regions.areas[k]
+            if k
+            and k not in background
+            and c >= TEXT_INSIDE * regions.areas[k]
             and regions.areas[k] < 0.5 * box_area
         }
         claimed |= members

@@ -34,5 +34,5 @@ def flat_fraction(rgb: np.ndarray, alpha: np.ndarray) -> float:
 
 
 def detect_kind(rgb: np.ndarray, alpha: np.ndarray) -> str:
-    """"design" or "photo"."""
+    """ "design" or "photo"."""
     return "design" if flat_fraction(rgb, alpha) >= DESIGN_FLAT_FRACTION else "photo"

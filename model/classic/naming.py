@@ -8,7 +8,7 @@ MAX_TEXT_NAME = 40
 
 
 def shape_name(mask: np.ndarray) -> str:
-    """"Rectangle", "Ellipse" or "Shape" from how the mask fills its bounding box."""
+    """ "Rectangle", "Ellipse" or "Shape" from how the mask fills its bounding box."""
     rows = np.flatnonzero(mask.any(axis=1))
     cols = np.flatnonzero(mask.any(axis=0))
     if rows.size < 4 or cols.size < 4:

@@ -26,8 +26,12 @@ def saliency(rgb: np.ndarray) -> np.ndarray:
     lab = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2LAB)
     m = max(2, int(0.04 * min(h, w)))
     frame = np.concatenate(
-        [lab[:m].reshape(-1, 3), lab[-m:].reshape(-1, 3), lab[:, :m].reshape(-1, 3),
-         lab[:, -m:].reshape(-1, 3)]
+        [
+            lab[:m].reshape(-1, 3),
+            lab[-m:].reshape(-1, 3),
+            lab[:, :m].reshape(-1, 3),
+            lab[:, -m:].reshape(-1, 3),
+        ]
     ).astype(np.float32)
     k = min(8, len(frame))
     criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
