@@ -30,7 +30,8 @@ def make_doc(
     background[:, :, 3] = 255
     doc.layers.append(Layer(background, (0, 0), LayerParams(name=NAMES[0])))
     for i in range(1, layers):
-        w, h = int(rng.integers(8, width // 2)), int(rng.integers(8, height // 2))
+        w = int(rng.integers(min(8, width // 2), width // 2 + 1))
+        h = int(rng.integers(min(8, height // 2), height // 2 + 1))
         x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
         params = LayerParams(
             name=NAMES[i % len(NAMES)],

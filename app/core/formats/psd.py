@@ -18,8 +18,6 @@ from typing import Any
 
 import numpy as np
 from PIL import Image
-from psd_tools import PSDImage
-from psd_tools.api import numpy_io
 
 from app.core.document import Document
 from app.core.errors import ImportFailed
@@ -164,6 +162,8 @@ class _Reader:
 
 
 def load_psd(path: Path, max_pixels: int) -> Document:
+    from psd_tools import PSDImage  # imported on first use: it takes half a second
+
     width, height = read_header(path, max_pixels)
     psd = PSDImage.open(path)
     if (psd.width, psd.height) != (width, height):
@@ -183,6 +183,8 @@ def load_psd(path: Path, max_pixels: int) -> Document:
 
 
 def save_psd(doc: Document, path: Path) -> None:
+    from psd_tools import PSDImage
+
     psd = PSDImage.new("RGBA", (doc.width, doc.height), color=(255, 255, 255, 0))
     for index, layer in enumerate(doc.layers):
         baked = bake_layer(doc, layer)
@@ -204,12 +206,14 @@ def save_psd(doc: Document, path: Path) -> None:
         _write(psd, fh)
 
 
-def _set_merged_image(psd: PSDImage, merged: np.ndarray) -> None:
+def _set_merged_image(psd: Any, merged: np.ndarray) -> None:
     """Store our composite as the merged image instead of psd-tools' (slow) own.
 
     Uses psd-tools' record API (`_record`); if a later version moves it, saving falls
     back to `PSDImage.save`, which composites by itself.
     """
+    from psd_tools.api import numpy_io
+
     record = getattr(psd, "_record", None)
     if record is None:
         return
@@ -217,7 +221,7 @@ def _set_merged_image(psd: PSDImage, merged: np.ndarray) -> None:
     record.image_data.set_data(planes, record.header)
 
 
-def _write(psd: PSDImage, fh: Any) -> None:
+def _write(psd: Any, fh: Any) -> None:
     record = getattr(psd, "_record", None)
     if record is None:
         psd.save(fh)
