@@ -155,6 +155,16 @@ def test_tint_blends_towards_the_tint_colour():
     np.testing.assert_allclose(half[:3], (130, 100, 65), atol=1)
 
 
+def test_brightness_applies_before_tint():
+    got = _recolor_rgb((100, 0, 50), brightness=0.5, tint=(250, 0, 100), tint_strength=0.5)
+    np.testing.assert_allclose(got[:3], (214, 64, 126), atol=1)
+
+
+def test_hue_wraps_both_ways():
+    for hue in (-180.0, 180.0, 540.0):
+        np.testing.assert_allclose(_recolor_rgb((255, 0, 0), hue=hue)[:3], (0, 255, 255), atol=1)
+
+
 def test_recolor_keeps_alpha_and_the_source(rng):
     px = rng.integers(0, 256, (6, 4, 4), dtype=np.uint8)
     before = px.copy()

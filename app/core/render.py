@@ -33,23 +33,29 @@ def apply_recolor(pixels: np.ndarray, recolor: Recolor) -> np.ndarray:
     """Recoloured copy of straight-alpha RGBA uint8 pixels (alpha unchanged)."""
     if recolor.is_identity():
         return pixels
-    rgb = pixels[:, :, :3].astype(np.float32) / 255.0
+    rgb = cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB).astype(np.float32)
+    rgb *= np.float32(1.0 / 255.0)
     if recolor.hue % 360 != 0 or recolor.saturation != 1.0:
-        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # H in degrees, S and V in [0, 1]
-        hsv[:, :, 0] = (hsv[:, :, 0] + recolor.hue) % 360.0
-        hsv[:, :, 1] = np.clip(hsv[:, :, 1] * recolor.saturation, 0.0, 1.0)
-        rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+        h, s, v = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))  # H in degrees, S, V in [0, 1]
+        h += np.float32(recolor.hue % 360.0)
+        h[h >= 360.0] -= np.float32(360.0)
+        if recolor.saturation != 1.0:
+            s *= np.float32(recolor.saturation)
+            np.clip(s, 0.0, 1.0, out=s)
+        rgb = cv2.cvtColor(cv2.merge([h, s, v]), cv2.COLOR_HSV2RGB)
+    # Brightness then tint are one affine map per channel: rgb * k + c.
     b = float(np.clip(recolor.brightness, -1.0, 1.0))
-    if b > 0:
-        rgb = rgb + (1.0 - rgb) * b
-    elif b < 0:
-        rgb = rgb * (1.0 + b)
+    k, c = (1.0 - b, b) if b > 0 else (1.0 + b, 0.0)
     t = float(np.clip(recolor.tint_strength, 0.0, 1.0))
-    if t > 0:
-        tint = np.asarray(recolor.tint, np.float32) / 255.0
-        rgb = rgb * (1.0 - t) + tint * t
-    out = np.empty_like(pixels)
-    out[:, :, :3] = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    tint = np.asarray(recolor.tint, np.float64) / 255.0
+    offset = c * (1.0 - t) + tint * t
+    k *= 1.0 - t
+    matrix = np.zeros((3, 4))
+    matrix[:, :3] = np.eye(3) * k * 255.0
+    matrix[:, 3] = offset * 255.0 + 0.5
+    # x + 0.5 truncated: round half up, as before; values are never negative.
+    rgb8 = np.clip(cv2.transform(rgb, matrix), 0, 255).astype(np.uint8)
+    out = cv2.cvtColor(rgb8, cv2.COLOR_RGB2RGBA)
     out[:, :, 3] = pixels[:, :, 3]
     return out
 
