@@ -372,7 +372,7 @@ def _command(doc: Document, op: str, rng: np.random.Generator, step: int):
     return None
 
 
-@HYPO
+@settings(HYPO, max_examples=100)
 @given(seed=st.integers(0, 2**31), ops=st.lists(st.sampled_from(OPS), min_size=1, max_size=25))
 def test_any_sequence_undoes_and_redoes_exactly(random_document, seed, ops):
     rng = np.random.default_rng(seed)

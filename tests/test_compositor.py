@@ -170,7 +170,7 @@ EDITS = [
 ]  # fmt: skip
 
 
-@HYPO
+@settings(HYPO, max_examples=100)
 @given(seed=st.integers(0, 2**31), edits=st.lists(st.sampled_from(EDITS), max_size=14))
 def test_render_after_any_sequence_of_edits(random_document, seed, edits):
     """One Compositor through a session: every frame equals the reference."""
