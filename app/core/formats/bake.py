@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.core.compositor import composite
 from app.core.document import Document
 from app.core.layer import Layer, content_bbox
-from app.core.render import flatten, render_layer, unpremultiply_to_uint8
+from app.core.render import render_layer, unpremultiply_to_uint8
 
 
 @dataclass
@@ -93,10 +94,4 @@ def full_canvas(doc: Document, baked: Baked) -> np.ndarray:
 
 def composite_rgba(doc: Document) -> np.ndarray:
     """The whole document flattened: straight RGBA uint8 of the canvas."""
-    try:
-        from app.core.compositor import composite  # the fast compositor, once it exists
-    except ImportError:
-        composite = None
-    if composite is not None:
-        return np.asarray(composite(doc), dtype=np.uint8)
-    return unpremultiply_to_uint8(flatten(doc.layers, doc.width, doc.height))
+    return composite(doc)
