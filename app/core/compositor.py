@@ -11,6 +11,7 @@ callers never have to say what changed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import cv2
@@ -24,6 +25,7 @@ from app.core.render import (
     inverse_alpha,
     layer_view_rect,
     prepare_layer,
+    prepared_key,
     render_layer,
     unpremultiply_to_uint8,
 )
@@ -255,41 +257,44 @@ class Compositor:
         if patch is None:
             np.copyto(buf, below)
         else:
-            (px, py, pw, ph), premul, inv = patch
+            (px, py, pw, ph), premul, inv, opacity = patch
             inner = (px - x, py - y, pw, ph)
             for rx, ry, rw, rh in _around((0, 0, w, h), inner):
                 np.copyto(buf[ry : ry + rh, rx : rx + rw], below[ry : ry + rh, rx : rx + rw])
             inside = (slice(py - y, py - y + ph), slice(px - x, px - x + pw))
             cv2.multiply(below[inside], inv, dst=buf[inside])
-            cv2.add(buf[inside], premul, dst=buf[inside])
+            cv2.scaleAdd(premul, opacity, buf[inside], dst=buf[inside])
         cv2.multiply(buf, self._above_inv[rows, cols], dst=buf, scale=255.0)
         cv2.add(buf, self._above255[rows, cols], dst=self._out_view(dirty), dtype=cv2.CV_8U)
 
     def _active_patch(
         self, layer: Layer, view_scale: float, dirty: Rect
-    ) -> tuple[Rect, np.ndarray, np.ndarray] | None:
-        """The active layer rendered into `dirty`: its rect, premultiplied pixels and 1 - alpha."""
-        if not layer.params.visible:
+    ) -> tuple[Rect, np.ndarray, np.ndarray, float] | None:
+        """The active layer rendered into `dirty` at full opacity: its rect, premultiplied
+        pixels, 1 - opacity * alpha, and the opacity to blend it with."""
+        opacity = float(np.clip(layer.params.opacity, 0.0, 1.0))
+        if not layer.params.visible or opacity == 0.0:
             return None
-        prepared = self._prepared_pixels(layer, view_scale)
-        placed = render_layer(layer, view_scale, clip=dirty, prepared=prepared)
+        # Opacity is applied while blending, so an opacity slider reuses the prepared pixels.
+        opaque = dataclasses.replace(layer, params=layer.params.with_(opacity=1.0))
+        prepared = self._prepared_pixels(opaque, view_scale)
+        placed = render_layer(opaque, view_scale, clip=dirty, prepared=prepared)
         if placed is None:
             return None
         px, py, pw, ph = placed.rect
-        if np.may_share_memory(placed.premul, prepared):
+        if opacity == 1.0 and np.may_share_memory(placed.premul, prepared):
             # An integer move: the patch is a view of the prepared pixels, so is its 1 - alpha.
             if self._prepared_inv is None:
                 self._prepared_inv = inverse_alpha(prepared)
             fx, fy = layer_view_rect(layer, view_scale)[:2]
             inv = self._prepared_inv[py - fy : py - fy + ph, px - fx : px - fx + pw]
         else:
-            inv = inverse_alpha(placed.premul)
-        return placed.rect, placed.premul, inv
+            inv = inverse_alpha(placed.premul, opacity)
+        return placed.rect, placed.premul, inv, opacity
 
     def _prepared_pixels(self, layer: Layer, view_scale: float) -> np.ndarray:
         """The active layer's `prepare_layer` result, kept while only its offset changes."""
-        p = layer.params
-        key = (layer.id, p.recolor, p.opacity, p.scale, view_scale)
+        key = (layer.id, prepared_key(layer, view_scale))
         if self._prepared is not None:
             (pixels, old_key), prepared = self._prepared
             if pixels is layer.pixels and old_key == key:

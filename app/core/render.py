@@ -117,6 +117,12 @@ def _shrunk(layer: Layer, view_scale: float, pixels: np.ndarray) -> np.ndarray:
     return pixels if size is None else cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
 
 
+def prepared_key(layer: Layer, view_scale: float) -> tuple:
+    """What `prepare_layer` depends on besides the pixel array: equal keys, equal results."""
+    opacity = float(np.clip(layer.params.opacity, 0.0, 1.0))
+    return layer.params.recolor, opacity, _shrink_size(layer, view_scale)
+
+
 def prepare_layer(
     layer: Layer, view_scale: float = 1.0, recolored: np.ndarray | None = None
 ) -> np.ndarray:
@@ -272,9 +278,10 @@ def over_premul(dst: np.ndarray, src: np.ndarray) -> None:
     cv2.add(dst, src, dst=dst)
 
 
-def inverse_alpha(premul: np.ndarray) -> np.ndarray:
-    """1 - alpha of premultiplied float32 RGBA, repeated over 4 channels (see over_premul)."""
-    return cv2.merge([np.float32(1.0) - premul[:, :, 3]] * 4)
+def inverse_alpha(premul: np.ndarray, opacity: float = 1.0) -> np.ndarray:
+    """1 - opacity * alpha of premultiplied float32 RGBA, over 4 channels (see over_premul)."""
+    alpha = premul[:, :, 3] if opacity == 1.0 else premul[:, :, 3] * np.float32(opacity)
+    return cv2.merge([np.float32(1.0) - alpha] * 4)
 
 
 def flatten(
