@@ -252,3 +252,17 @@ def test_recovery_write_find_and_discard(tmp_path):
     discard_recovery(found[0])
     assert [f.path for f in find_recovery(rec)] == [p2]
     assert find_recovery(tmp_path / "nowhere") == []
+
+
+def test_saving_again_reuses_encoded_layers_but_sees_changed_pixels(tmp_path):
+    from app.core.formats.pngio import LAYER_PNGS
+
+    doc = make_doc(seed=30, layers=3)
+    save_document(doc, tmp_path / "a.strata")
+    cached = LAYER_PNGS.encode(doc.layers[1].pixels)
+    assert LAYER_PNGS.encode(doc.layers[1].pixels) is cached  # same immutable array: reused
+    doc.source[0, 0] = (1, 2, 3, 4)  # a writable source image changed in place
+    doc.layers[2] = Layer(doc.layers[2].pixels[::-1].copy(), doc.layers[2].origin,
+                          doc.layers[2].params, doc.layers[2].id)
+    save_document(doc, tmp_path / "a.strata")
+    assert np_equal_docs(load_document(tmp_path / "a.strata"), doc)

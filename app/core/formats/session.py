@@ -21,7 +21,7 @@ from app.core.errors import ImportFailed
 from app.core.formats.atomic import atomic_file
 from app.core.formats.images import read_png_bytes
 from app.core.formats.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIDE, check_size
-from app.core.formats.pngio import encode_png
+from app.core.formats.pngio import LAYER_PNGS
 from app.core.formats.zipsafe import SafeZip, open_zip
 from app.core.layer import Layer, LayerParams, Recolor
 
@@ -82,9 +82,9 @@ def save_session(doc: Document, path: Path, extra: dict[str, Any] | None = None)
         zf.writestr("mimetype", SESSION_MIMETYPE)
         zf.writestr("manifest.json", text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
         if doc.source is not None:
-            zf.writestr("source.png", encode_png(doc.source))
+            zf.writestr("source.png", LAYER_PNGS.encode(doc.source))
         for entry, layer in zip(manifest["layers"], doc.layers):
-            zf.writestr(entry["file"], encode_png(layer.pixels))
+            zf.writestr(entry["file"], LAYER_PNGS.encode(layer.pixels))
 
 
 # --- reading: the manifest is untrusted input, every field is checked.
