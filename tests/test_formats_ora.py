@@ -15,6 +15,7 @@ from test_formats_support import make_doc, premultiplied
 from app.core.errors import ImportFailed
 from app.core.formats import load_document, load_image_rgba, save_document
 from app.core.formats.bake import bake_layer, composite_rgba, full_canvas
+from app.core.layer import Layer
 from app.core.render import composite_reference
 
 
@@ -46,6 +47,7 @@ def test_ora_structure(tmp_path):
 
 def test_ora_round_trip(tmp_path):
     doc = make_doc(seed=2, layers=5)
+    doc.layers.append(Layer.from_canvas(np.zeros((2, 2, 4), np.uint8), "empty"))
     save_document(doc, tmp_path / "d.ora")
     back = load_document(tmp_path / "d.ora")
     assert [(la.name, la.origin, la.params.visible) for la in back.layers] == [

@@ -148,6 +148,9 @@ def test_empty_layers_and_non_ascii_names(tmp_path):
     save_document(doc, tmp_path / "x.psd")
     names = [layer.name for layer in PSDImage.open(tmp_path / "x.psd")]
     assert names == [layer.name for layer in doc.layers]
+    back = load_document(tmp_path / "x.psd")  # the empty layer keeps its place
+    assert [layer.name for layer in back.layers] == names
+    assert back.layers[-1].pixels.shape == (1, 1, 4) and back.layers[-1].pixels[0, 0, 3] == 0
 
 
 # --- import
@@ -207,6 +210,15 @@ def test_layerless_psd_opens_as_one_layer(tmp_path):
     doc = load_document(tmp_path / "flat.psd")
     assert len(doc.layers) == 1 and doc.size == (7, 9)
     np.testing.assert_array_equal(doc.layers[0].pixels[:, :, :3], rgb)
+
+
+def test_psd_export_refuses_canvases_psd_cannot_hold(tmp_path):
+    from app.core.errors import ExportFailed
+
+    doc = Document(40_000, 10, [Layer(np.zeros((1, 1, 4), np.uint8))])
+    with pytest.raises(ExportFailed, match="30000"):
+        save_document(doc, tmp_path / "wide.psd")
+    assert not (tmp_path / "wide.psd").exists()
 
 
 def test_psd_over_the_pixel_limit_and_huge_declared_size(tmp_path):

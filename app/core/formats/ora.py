@@ -20,7 +20,7 @@ from app.core.formats.images import read_png_bytes
 from app.core.formats.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIDE, check_size
 from app.core.formats.pngio import encode_png, thumbnail_png
 from app.core.formats.zipsafe import SafeZip, open_zip
-from app.core.layer import Layer, LayerParams, content_bbox
+from app.core.layer import Layer
 
 ORA_MIMETYPE = b"image/openraster"
 
@@ -113,14 +113,8 @@ def load_ora(path: Path, max_pixels: int) -> Document:
             y = int(_number(path, element.get("y"), 0, "y position"))
             if abs(x) > MAX_SIDE or abs(y) > MAX_SIDE:
                 raise ImportFailed(path, f"layer '{name}' lies far outside the canvas")
-            box = content_bbox(rgba[:, :, 3])
-            if box is None:
-                continue
-            bx, by, bw, bh = box
-            params = LayerParams(
-                name=name, visible=visible, opacity=float(np.clip(opacity, 0.0, 1.0))
-            )
-            layers.append(Layer(rgba[by : by + bh, bx : bx + bw], (x + bx, y + by), params))
+            opacity = float(np.clip(opacity, 0.0, 1.0))
+            layers.append(Layer.from_canvas(rgba, name, (x, y), visible=visible, opacity=opacity))
         if not layers:
             rgba = read_png_bytes(
                 archive.read("mergedimage.png", per_image, "the merged image"), path,

@@ -20,12 +20,12 @@ import numpy as np
 from PIL import Image
 
 from app.core.document import Document
-from app.core.errors import ImportFailed
+from app.core.errors import ExportFailed, ImportFailed
 from app.core.formats.atomic import atomic_file
 from app.core.formats.bake import bake_layer, composite_rgba
 from app.core.formats.images import to_rgba8
 from app.core.formats.limits import MAX_LAYERS, check_size
-from app.core.layer import Layer, LayerParams, content_bbox
+from app.core.layer import Layer, LayerParams
 
 PSD_MAGIC = b"8BPS"
 _TOTAL_PIXEL_FACTOR = 8  # all layers together may decode to at most 8x the pixel limit
@@ -81,27 +81,29 @@ def _layer_pixels(layer: Any) -> tuple[np.ndarray, int, int] | None:
     return to_rgba8(im), left, top
 
 
-def _clip_to(layer: Layer, base: Layer) -> Layer | None:
+def _empty(name: str, x: int, y: int, **params: Any) -> Layer:
+    """An empty layer keeps its place (and name) in the stack as one transparent pixel."""
+    return Layer(np.zeros((1, 1, 4), np.uint8), (x, y), LayerParams(name=name, **params))
+
+
+def _clip_to(layer: Layer, base: Layer) -> Layer:
     """`layer` with its alpha multiplied by `base`'s (a Photoshop clipping mask), cropped."""
     lx, ly = layer.origin
     bx, by = base.origin
     x0, y0 = max(lx, bx), max(ly, by)
     x1 = min(lx + layer.size[0], bx + base.size[0])
     y1 = min(ly + layer.size[1], by + base.size[1])
-    if x1 <= x0 or y1 <= y0:
-        return None
-    part = layer.pixels[y0 - ly : y1 - ly, x0 - lx : x1 - lx].copy()
-    mask = base.pixels[y0 - by : y1 - by, x0 - bx : x1 - bx, 3].astype(np.uint16)
-    part[:, :, 3] = (part[:, :, 3].astype(np.uint16) * mask + 127) // 255
-    box = content_bbox(part[:, :, 3])
-    if box is None:
-        return None
-    cx, cy, cw, ch = box
     params = layer.params.with_(
         visible=layer.params.visible and base.params.visible,
         opacity=layer.params.opacity * base.params.opacity,
     )
-    return Layer(part[cy : cy + ch, cx : cx + cw], (x0 + cx, y0 + cy), params)
+    if x1 <= x0 or y1 <= y0:
+        return Layer(np.zeros((1, 1, 4), np.uint8), layer.origin, params)
+    part = layer.pixels[y0 - ly : y1 - ly, x0 - lx : x1 - lx].copy()
+    mask = base.pixels[y0 - by : y1 - by, x0 - bx : x1 - bx, 3].astype(np.uint16)
+    part[:, :, 3] = (part[:, :, 3].astype(np.uint16) * mask + 127) // 255
+    clipped = Layer.from_canvas(part, params.name, (x0, y0))
+    return Layer(clipped.pixels, clipped.origin, params)
 
 
 class _Reader:
@@ -111,13 +113,15 @@ class _Reader:
         self.budget = _TOTAL_PIXEL_FACTOR * max_pixels
         self.count = 0
 
-    def leaf(self, leaf: Any, visible: bool, opacity: float) -> Layer | None:
+    def leaf(self, leaf: Any, visible: bool, opacity: float) -> Layer:
         self.count += 1
         if self.count > MAX_LAYERS:
             raise ImportFailed(self.path, f"the PSD has more than {MAX_LAYERS} layers")
+        name = str(leaf.name) or f"Layer {self.count}"
+        opacity = float(np.clip(opacity, 0.0, 1.0))
         w, h = leaf.width, leaf.height
         if w <= 0 or h <= 0:
-            return None
+            return _empty(name, leaf.left, leaf.top, visible=visible, opacity=opacity)
         if check_size(w, h, self.max_pixels) or w * h > self.budget:
             raise ImportFailed(
                 self.path, f"layer '{leaf.name}' declares {w}x{h} pixels, over the limit"
@@ -125,18 +129,9 @@ class _Reader:
         self.budget -= w * h
         got = _layer_pixels(leaf)
         if got is None:
-            return None
+            return _empty(name, leaf.left, leaf.top, visible=visible, opacity=opacity)
         rgba, x, y = got
-        box = content_bbox(rgba[:, :, 3])
-        if box is None:
-            return None
-        bx, by, bw, bh = box
-        params = LayerParams(
-            name=str(leaf.name) or f"Layer {self.count}",
-            visible=visible,
-            opacity=float(np.clip(opacity, 0.0, 1.0)),
-        )
-        return Layer(rgba[by : by + bh, bx : bx + bw], (x + bx, y + by), params)
+        return Layer.from_canvas(rgba, name, (x, y), visible=visible, opacity=opacity)
 
     def group(self, group: Any, visible: bool, opacity: float) -> list[Layer]:
         """Layers of a group, bottom first: nested groups flattened in stacking order,
@@ -150,11 +145,10 @@ class _Reader:
             if child.is_group():
                 made = self.group(child, shown, alpha)
             else:
-                one = self.leaf(child, shown, alpha)
-                made = [] if one is None else [one]
+                made = [self.leaf(child, shown, alpha)]
             if _is_clipped(child):
                 if base is not None:
-                    made = [c for c in (_clip_to(m, base) for m in made) if c is not None]
+                    made = [_clip_to(m, base) for m in made]
             else:
                 base = made[0] if not child.is_group() and made else None
             out.extend(made)
@@ -182,9 +176,14 @@ def load_psd(path: Path, max_pixels: int) -> Document:
     return Document(width, height, layers)
 
 
+PSD_MAX_SIDE = 30_000  # larger canvases need the PSB variant, which we do not write
+
+
 def save_psd(doc: Document, path: Path) -> None:
     from psd_tools import PSDImage
 
+    if max(doc.width, doc.height) > PSD_MAX_SIDE:
+        raise ExportFailed(path, f"PSD files are limited to {PSD_MAX_SIDE} pixels per side")
     psd = PSDImage.new("RGBA", (doc.width, doc.height), color=(255, 255, 255, 0))
     for index, layer in enumerate(doc.layers):
         baked = bake_layer(doc, layer)
