@@ -1,9 +1,123 @@
-"""CLI subcommands: models (placeholder until its issue lands)."""
+"""`python main.py models`: which decomposers can run here, and the Qwen weights' state.
+
+`python main.py models download [--to DIR]` fetches the Qwen-Image-Layered weights.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from model.base import DecomposeOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    pass
+    p = sub.add_parser(
+        "models",
+        help="list decomposer backends and check or download the Qwen weights",
+        description="List the decomposer backends, whether each can run here and why not, and "
+        "where the Qwen-Image-Layered weights are, their size and whether they are complete. "
+        "Exits 1 when weights were found but are incomplete.",
+    )
+    p.add_argument("--model", metavar="ID_OR_DIR", default=None,
+                   help="qwen weights to check: Hub id (local cache only) or folder")
+    p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
+    actions = p.add_subparsers(dest="models_command", metavar="ACTION")
+    d = actions.add_parser(
+        "download",
+        help="download the Qwen-Image-Layered weights (resumable)",
+        description="Download the Qwen-Image-Layered weights (safetensors only) into the Hugging "
+        "Face cache, or into DIR. Running it again resumes an interrupted download.",
+    )
+    d.add_argument("--to", metavar="DIR", default=None,
+                   help="download into this folder (then use --model DIR)")
+    d.add_argument("--repo", metavar="ID", default=None, help="Hub repository id")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "models_command", None) == "download":
+        return run_download(args)
+    return run_list(args)
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
+
+
+def backend_lines(options: DecomposeOptions) -> list[str]:
+    from model.registry import backend_names, get_backend
+
+    lines = []
+    for name in backend_names():
+        try:
+            backend = get_backend(name)
+            available = backend.availability(options)
+            ok, reason = available.ok, available.reason
+        except Exception as exc:  # noqa: BLE001 - a broken backend is reported, not fatal
+            ok, reason = False, f"cannot be loaded: {str(exc).splitlines()[0] if str(exc) else exc}"
+        lines.append(f"  {name:<8} {'yes' if ok else 'no ':<4} {reason}")
+    return lines
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from model.qwen.weights import DEFAULT_MODEL, inspect_weights
+
+    options = DecomposeOptions(model=args.model, device=args.device)
+    print("Backends (name, can run here, why):")
+    for line in backend_lines(options):
+        print(line)
+    from model.registry import choose_backend
+
+    try:
+        _backend, why = choose_backend("auto", options)
+        print(f"  auto picks: {why}")
+    except Exception as exc:  # noqa: BLE001
+        print(f"  auto picks nothing: {exc}")
+
+    report = inspect_weights(args.model or DEFAULT_MODEL)
+    print()
+    print(f"Qwen-Image-Layered weights ({report.model}):")
+    if not report.found:
+        print(f"  not found: {report.problems[0]}")
+        return 0
+    print(f"  location: {report.path} ({report.source})")
+    parts = ", ".join(
+        f"{name} {_human(size)}"
+        for name, size in sorted(report.component_bytes.items(), key=lambda kv: -kv[1])
+    )
+    print(f"  size: {_human(report.total_bytes)} ({parts})")
+    if report.complete:
+        print("  status: complete (every file the model index lists is present; "
+              "safetensors headers parse and no file is short)")
+        return 0
+    print(f"  status: INCOMPLETE, {len(report.problems)} problem(s):")
+    for problem in report.problems:
+        print(f"    - {problem}")
+    print("  fix: `python main.py models download` resumes the download "
+          "(or re-download the folder given with --model)")
+    return 1
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from model.qwen.download import download
+    from model.qwen.weights import DEFAULT_MODEL
+
+    repo = args.repo or DEFAULT_MODEL
+    where = args.to or "the Hugging Face cache"
+    if not args.quiet:
+        print(f"Downloading {repo} (safetensors only) into {where}...", file=sys.stderr)
+    report = download(repo, args.to, show_bars=not args.quiet)
+    print(f"{repo}: {report.summary()}")
+    if not report.complete:
+        for problem in report.problems:
+            print(f"  - {problem}")
+        return 1
+    if args.to:
+        print("use it with: python main.py decompose IMAGE -o OUT --backend qwen "
+              f"--model {args.to}")
+    return 0

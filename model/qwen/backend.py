@@ -29,6 +29,7 @@ from model.qwen.resample import resize_layer
 from model.qwen.weights import DEFAULT_MODEL, WeightsReport, inspect_weights
 
 MIN_LAYERS, MAX_LAYERS, DEFAULT_LAYERS = 2, 20, 4
+MIN_STEPS = 2
 RESOLUTIONS = (640, 1024)
 DTYPE = "bfloat16"  # also on the CPU: float32 would need ~110 GB of RAM for the real model
 CAPTION_FALLBACK = "an image"
@@ -62,8 +63,9 @@ def validate(options: DecomposeOptions) -> int:
         )
     if options.resolution not in RESOLUTIONS:
         raise DecomposeError(f"--resolution must be 640 or 1024, not {options.resolution}")
-    if options.steps < 1:
-        raise DecomposeError(f"--steps must be at least 1, not {options.steps}")
+    if options.steps < MIN_STEPS:
+        # one step divides by zero in the model's shift-to-terminal schedule (NaN output)
+        raise DecomposeError(f"--steps must be at least {MIN_STEPS}, not {options.steps}")
     return layers
 
 
@@ -130,22 +132,22 @@ class QwenDecomposer:
         problem = package_problem(options.offload)
         if problem:
             return Availability(False, problem)
-        report = inspect_weights(options.model)
-        problem = weights_problem(report)
-        if problem:
-            return Availability(False, problem)
         requested = (options.device or "auto").lower()
         try:
             device, _ = devices.pick_device(requested)
         except DecomposeError as exc:
             return Availability(False, str(exc))
-        where = f"weights at {report.path}"
         if device == "cpu" and requested == "auto":
             return Availability(
                 False,
                 "no CUDA or Apple MPS GPU was found and Qwen-Image-Layered on the CPU takes "
                 "hours per image; pass `--backend qwen --device cpu` to run it anyway",
             )
+        report = inspect_weights(options.model)
+        problem = weights_problem(report)
+        if problem:
+            return Availability(False, problem)
+        where = f"weights at {report.path}"
         if device == "cpu":
             return Availability(True, f"{where}; on the CPU as asked (very slow)")
         return Availability(True, f"{where}; GPU: {describe_gpu(device)}")
@@ -274,6 +276,10 @@ class QwenDecomposer:
         frames = output.images[0]  # (layers, H, W, 4) floats, bottom layer first
         if len(frames) != layers:
             raise DecomposeError(f"the pipeline returned {len(frames)} layers, not {layers}")
+        if not np.isfinite(frames).all():
+            raise DecomposeError(
+                "the model produced invalid values (NaN); try another --seed or more --steps"
+            )
         return list(frames), prompt
 
     def _recover(self, pipe: Any) -> None:

@@ -120,7 +120,7 @@ def build_components(seed: int = 0, full_size: bool = False, device: str = "cpu"
                     axes_dims_rope=(4, 6, 6), use_additional_t_cond=True, use_layer3d_rope=True,
                 )
                 vae = AutoencoderKLQwenImage(
-                    base_dim=8, z_dim=Z_DIM, dim_mult=[1, 2, 4, 4], num_res_blocks=1,
+                    base_dim=4, z_dim=Z_DIM, dim_mult=[1, 2, 2, 2], num_res_blocks=1,
                     temperal_downsample=[False, True, True], input_channels=4,
                     latents_mean=[0.0] * Z_DIM, latents_std=[1.0] * Z_DIM,
                 )
@@ -150,8 +150,15 @@ def build_pipeline(seed: int = 0, full_size: bool = False, device: str = "cpu",
     return QwenImageLayeredPipeline(**build_components(seed, full_size, device, dtype))
 
 
-def save_tiny_pipeline(folder: str | Path, seed: int = 0) -> Path:
-    """Write a tiny random pipeline as a diffusers folder (safetensors only); returns it."""
+def save_tiny_pipeline(
+    folder: str | Path, seed: int = 0, max_shard_size: str | None = None
+) -> Path:
+    """Write a tiny random pipeline as a diffusers folder (safetensors only); returns it.
+
+    With `max_shard_size` (e.g. "200KB") the weights are split into shards with an index file,
+    the layout of the real model's repository.
+    """
     folder = Path(folder)
-    build_pipeline(seed).save_pretrained(folder, safe_serialization=True)
+    kwargs = {"max_shard_size": max_shard_size} if max_shard_size else {}
+    build_pipeline(seed).save_pretrained(folder, safe_serialization=True, **kwargs)
     return folder

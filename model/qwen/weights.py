@@ -45,7 +45,7 @@ class WeightsReport:
 
 def not_found_message(model: str) -> str:
     return (
-        f"The Qwen-Image-Layered weights ({model}) were not found in the local Hugging Face cache; "
+        f"the Qwen-Image-Layered weights ({model}) were not found in the local Hugging Face cache; "
         "run `python main.py models download` or pass `--model DIR` with a downloaded copy."
     )
 
@@ -248,7 +248,10 @@ def inspect_weights(model: str | None = None) -> WeightsReport:
     path, source = locate(model)
     if path is None:
         if Path(model).expanduser().exists() or model.startswith((".", "/", "~")):
-            message = f"{model} is not a folder; pass `--model DIR` with a downloaded copy"
+            message = (
+                f"{model} is not a folder; pass `--model DIR` with a downloaded copy, "
+                "or run `python main.py models download`"
+            )
         else:
             message = not_found_message(model)
         return WeightsReport(model=model, path=None, source="not found", problems=[message])

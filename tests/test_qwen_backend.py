@@ -1,0 +1,201 @@
+"""The qwen backend end to end on a tiny, randomly initialised QwenImageLayeredPipeline.
+
+The pipeline is built from the real diffusers/transformers classes, saved with save_pretrained,
+loaded through the backend's own loading code offline, and run through the real `__call__`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from model.base import Cancelled, CancelToken, DecomposeError, DecomposeOptions  # noqa: E402
+from model.qwen import QwenDecomposer  # noqa: E402
+from model.qwen.backend import bucket_size  # noqa: E402
+from model.qwen.device import gpu_kind  # noqa: E402
+from model.qwen.tiny import save_tiny_pipeline  # noqa: E402
+
+WIDTH, HEIGHT = 96, 64  # non-square on purpose
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("tiny-qwen") / "model"
+    return str(save_tiny_pipeline(folder, seed=0, max_shard_size="200KB"))
+
+
+@pytest.fixture(scope="module")
+def backend() -> QwenDecomposer:
+    import torch
+
+    # The tiny model is too small to gain from threads; on a shared 2-core machine the
+    # spinning intra-op threads made the caption loop ~40x slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    decomposer = QwenDecomposer()
+    yield decomposer
+    decomposer.unload()
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub.constants as hub
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+
+
+def picture(alpha: bool = False) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    rgb[10:40, 20:70] = (200, 30, 30)
+    if not alpha:
+        return rgb
+    a = np.full((HEIGHT, WIDTH, 1), 255, np.uint8)
+    a[:, : WIDTH // 3] = 0
+    a[:, WIDTH // 3 : WIDTH // 2] = 128
+    return np.concatenate([rgb, a], axis=-1)
+
+
+def options(model: str, **kw: object) -> DecomposeOptions:
+    base = dict(layers=3, steps=3, model=model, device="cpu", seed=7, prompt="a red box")
+    base.update(kw)
+    return DecomposeOptions(**base)
+
+
+def test_availability_on_cpu_when_asked(tiny_model: str, backend: QwenDecomposer) -> None:
+    available = backend.availability(options(tiny_model))
+    assert available.ok, available.reason
+    assert tiny_model in available.reason
+
+
+@pytest.mark.skipif(gpu_kind() is not None, reason="this machine has a GPU")
+def test_availability_without_gpu_says_why(tiny_model: str, backend: QwenDecomposer) -> None:
+    available = backend.availability(options(tiny_model, device="auto"))
+    assert not available.ok
+    assert "GPU" in available.reason and "--device cpu" in available.reason
+
+
+def test_cancel_at_step_one_stops_before_step_two(
+    tiny_model: str, backend: QwenDecomposer
+) -> None:
+    token = CancelToken()
+    seen = []
+
+    def progress(p):
+        seen.append((p.phase, p.step))
+        if p.phase == "denoising" and p.step == 1:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        backend.decompose(picture(), options(tiny_model, steps=4), progress, token)
+    steps = [step for phase, step in seen if phase == "denoising"]
+    assert steps == [0, 1]
+    assert ("decoding", 0) not in seen
+
+
+def test_prompted_run_gives_layers_at_input_size(tiny_model: str, backend: QwenDecomposer) -> None:
+    seen = []
+    result = backend.decompose(picture(), options(tiny_model), seen.append)
+
+    assert len(result.layers) == 3
+    for layer in result.layers:
+        assert layer.rgba.shape == (HEIGHT, WIDTH, 4)
+        assert layer.rgba.dtype == np.uint8
+    # the random model still produces different planes per layer, not one copied frame
+    assert not np.array_equal(result.layers[0].rgba, result.layers[1].rgba)
+    assert result.layers[0].name == "Background"
+    assert result.backend == "qwen" and result.device == "cpu"
+    assert result.caption == "a red box"
+    assert any("CPU" in w for w in result.warnings)
+
+    phases = [p.phase for p in seen]
+    assert "captioning" not in phases
+    assert phases.index("loading") < phases.index("denoising") < phases.index("decoding")
+    steps = [(p.step, p.total) for p in seen if p.phase == "denoising"]
+    assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert {"load", "denoise", "decode", "resize", "total"} <= set(result.timings)
+
+
+def test_pipeline_stays_loaded_and_seed_is_reproducible(
+    tiny_model: str, backend: QwenDecomposer
+) -> None:
+    first = backend.decompose(picture(), options(tiny_model, layers=2, steps=2))
+    key = backend.cache.key
+    second = backend.decompose(picture(), options(tiny_model, layers=2, steps=2))
+    assert backend.cache.key == key
+    assert second.timings["load"] == 0.0
+    for a, b in zip(first.layers, second.layers):
+        np.testing.assert_array_equal(a.rgba, b.rgba)
+
+
+def test_no_prompt_captions_and_returns_caption(tiny_model: str, backend: QwenDecomposer) -> None:
+    seen = []
+    result = backend.decompose(
+        picture(alpha=True), options(tiny_model, layers=2, steps=2, prompt=None), seen.append
+    )
+    assert isinstance(result.caption, str) and result.caption.strip()
+    assert "caption" in result.timings
+    phases = [p.phase for p in seen]
+    assert phases.index("captioning") < phases.index("denoising")
+    assert sum(1 for p in seen if p.phase == "captioning" and p.step > 0) >= 1
+    assert len(result.layers) == 2
+    assert all(layer.rgba.shape == (HEIGHT, WIDTH, 4) for layer in result.layers)
+
+
+def test_unload_frees_the_pipeline(tiny_model: str, backend: QwenDecomposer) -> None:
+    backend.decompose(picture(), options(tiny_model, layers=2, steps=2))
+    assert backend.cache.key is not None
+    assert backend.unload() is True
+    assert backend.cache.key is None
+    assert backend.unload() is False
+
+
+@pytest.mark.parametrize(
+    ("kw", "words"),
+    [
+        ({"layers": 1}, "2 to 20 layers"),
+        ({"layers": 21}, "2 to 20 layers"),
+        ({"resolution": 800}, "640 or 1024"),
+        ({"steps": 1}, "at least 2"),
+        ({"offload": "half"}, "offload"),
+    ],
+)
+def test_bad_options_fail_with_one_sentence(
+    tiny_model: str, backend: QwenDecomposer, kw: dict, words: str
+) -> None:
+    with pytest.raises(DecomposeError, match=words) as info:
+        backend.decompose(picture(), options(tiny_model, **kw))
+    assert "\n" not in str(info.value)
+
+
+def test_bad_images_fail_with_one_sentence(tiny_model: str, backend: QwenDecomposer) -> None:
+    with pytest.raises(DecomposeError, match="at least 2x2"):
+        backend.decompose(np.zeros((1, 1, 3), np.uint8), options(tiny_model))
+    with pytest.raises(DecomposeError, match="8-bit"):
+        backend.decompose(np.zeros((8, 8, 3), np.uint16), options(tiny_model))
+
+
+def test_missing_weights_say_how_to_get_them(tmp_path, backend: QwenDecomposer) -> None:
+    with pytest.raises(DecomposeError, match="models download"):
+        backend.decompose(picture(), options(str(tmp_path / "nowhere")))
+    with pytest.raises(DecomposeError, match="models download"):
+        backend.decompose(picture(), options("nobody/no-such-model"))
+
+
+@pytest.mark.skipif(gpu_kind() == "cuda", reason="this machine has CUDA")
+def test_asking_for_absent_cuda_is_a_clear_error(tiny_model: str, backend: QwenDecomposer) -> None:
+    with pytest.raises(DecomposeError, match="no CUDA GPU"):
+        backend.decompose(picture(), options(tiny_model, device="cuda"))
+
+
+def test_bucket_matches_the_pipeline_rule() -> None:
+    # 96x64 (3:2) at the 640 bucket: about 640*640 pixels, sides multiples of 32
+    w, h = bucket_size(WIDTH, HEIGHT, 640)
+    assert (w % 32, h % 32) == (0, 0)
+    assert abs(w / h - 1.5) < 0.05
+    assert 0.9 < w * h / 640**2 < 1.1
