@@ -33,5 +33,7 @@ def resize_layer(rgba: np.ndarray, width: int, height: int) -> np.ndarray:
     premultiplied = np.clip(premultiplied, 0.0, out_alpha[..., None])
     safe = np.where(out_alpha > 0, out_alpha, 1.0)[..., None]
     colour = np.where(out_alpha[..., None] > 0, premultiplied / safe, 0.0)
-    out = np.concatenate([colour, out_alpha[..., None]], axis=-1)
-    return np.round(out * 255.0).astype(np.uint8)
+    out = np.round(np.concatenate([colour, out_alpha[..., None]], axis=-1) * 255.0)
+    out = out.astype(np.uint8)
+    out[out[..., 3] == 0, :3] = 0  # invisible after rounding: no stray colour either
+    return out

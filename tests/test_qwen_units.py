@@ -1,0 +1,140 @@
+"""Pieces of the qwen backend that need no model: resizing, memory plans, file checks, `auto`."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model.base import DecomposeError, DecomposeOptions
+from model.qwen.device import gpu_kind, pick_device, plan_memory
+from model.qwen.pipeline import _version_tuple
+from model.qwen.resample import resize_layer
+from model.qwen.weights import safetensors_problem
+
+GIB = 1024**3
+sizes = st.integers(min_value=2, max_value=40)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    w=sizes, h=sizes, out_w=sizes, out_h=sizes,
+    colour=st.tuples(*[st.integers(0, 255)] * 3), alpha=st.integers(1, 255),
+)
+def test_uniform_layer_stays_uniform(w, h, out_w, out_h, colour, alpha) -> None:
+    layer = np.empty((h, w, 4), np.float32)
+    layer[...] = [*(c / 255 for c in colour), alpha / 255]
+    out = resize_layer(layer, out_w, out_h)
+    assert out.shape == (out_h, out_w, 4) and out.dtype == np.uint8
+    assert np.abs(out[..., 3].astype(int) - alpha).max() <= 1
+    # colour is recovered from premultiplied values: rounding error grows as alpha shrinks
+    tolerance = 1 + 255 / alpha
+    assert np.abs(out[..., :3].astype(int) - np.array(colour)).max() <= tolerance
+
+
+@settings(max_examples=30, deadline=None)
+@given(w=sizes, h=sizes, seed=st.integers(0, 2**16))
+def test_same_size_keeps_pixels(w, h, seed) -> None:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 256, (h, w, 4)).astype(np.uint8)
+    out = resize_layer(pixels / 255.0, w, h)
+    visible = pixels[..., 3] > 0
+    np.testing.assert_array_equal(out[..., 3], pixels[..., 3])
+    assert np.abs(out[visible].astype(int) - pixels[visible]).max() <= 1
+    assert not out[~visible][:, :3].any()  # fully transparent pixels carry no colour
+
+
+@pytest.mark.parametrize("scale", [0.4, 1.7, 3.0])
+def test_hidden_colour_does_not_fringe_edges(scale: float) -> None:
+    # left: opaque red; right: transparent, but with green garbage under alpha 0 (models do this)
+    layer = np.zeros((32, 64, 4), np.float32)
+    layer[:, :32] = [1, 0, 0, 1]
+    layer[:, 32:] = [0, 1, 0, 0]
+    out = resize_layer(layer, int(64 * scale), int(32 * scale))
+    visible = out[..., 3] > 0
+    assert visible.any() and (~visible).any()
+    assert out[visible][:, 1].max() <= 1  # no green anywhere a pixel shows
+    assert out[visible][:, 0].min() >= 254
+    assert not out[~visible][:, :3].any()
+
+
+def test_nan_free_and_clipped_on_overshoot() -> None:
+    # a hard 0/1 checkerboard makes Lanczos ring past [0, 1]; the result must stay valid
+    layer = np.zeros((16, 16, 4), np.float32)
+    layer[::2, ::2] = 1
+    layer[1::2, 1::2] = 1
+    out = resize_layer(layer, 50, 50)
+    assert out.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    ("free_gib", "mode"),
+    [(80, "none"), (40, "model"), (20, "sequential")],
+)
+def test_auto_memory_plan_follows_free_memory(free_gib: int, mode: str) -> None:
+    model, largest = 57 * GIB, 41 * GIB  # the real model: 41 GB transformer, 57 GB in all
+    if mode == "model":
+        largest = 30 * GIB
+    plan = plan_memory("auto", "cuda", model, largest, free=free_gib * GIB)
+    assert plan.offload == mode
+    assert f"{free_gib:.1f} GiB" in plan.reason
+
+
+def test_memory_plan_respects_explicit_choice_and_rejects_nonsense() -> None:
+    assert plan_memory("sequential", "cuda", GIB, GIB, free=100 * GIB).offload == "sequential"
+    assert plan_memory("model", "cpu", GIB, GIB).offload == "none"
+    with pytest.raises(DecomposeError, match="unknown offload"):
+        plan_memory("most", "cuda", GIB, GIB, free=GIB)
+
+
+def test_device_choice() -> None:
+    device, warnings = pick_device("cpu")
+    assert device == "cpu" and any("CPU" in w for w in warnings)
+    with pytest.raises(DecomposeError, match="unknown device"):
+        pick_device("tpu")
+    if gpu_kind() is None:
+        assert pick_device("auto")[0] == "cpu"
+        with pytest.raises(DecomposeError, match="no MPS GPU"):
+            pick_device("mps")
+
+
+def _write_safetensors(path: Path, length: int) -> None:
+    tensor = {"dtype": "F32", "shape": [length // 4], "data_offsets": [0, length]}
+    header = json.dumps({"w": tensor})
+    path.write_bytes(struct.pack("<Q", len(header)) + header.encode() + bytes(length))
+
+
+def test_safetensors_check(tmp_path: Path) -> None:
+    good = tmp_path / "good.safetensors"
+    _write_safetensors(good, 400)
+    assert safetensors_problem(good) == (None, {"w"})
+    short = tmp_path / "short.safetensors"
+    short.write_bytes(good.read_bytes()[:-7])
+    assert safetensors_problem(short)[0] == "is truncated (7 bytes short)"
+    empty = tmp_path / "empty.safetensors"
+    empty.write_bytes(b"")
+    assert "truncated" in safetensors_problem(empty)[0]
+    huge = tmp_path / "huge.safetensors"
+    huge.write_bytes(struct.pack("<Q", 2**40) + b"{}")
+    assert "bad header length" in safetensors_problem(huge)[0]
+
+
+def test_version_parsing() -> None:
+    assert _version_tuple("0.42.1") == (0, 42, 1)
+    assert _version_tuple("0.37.0.dev0") == (0, 37, 0)
+    assert _version_tuple("0.36.0") < (0, 37)
+
+
+@pytest.mark.skipif(gpu_kind() is not None, reason="this machine has a GPU")
+def test_auto_picks_classic_here_and_says_why() -> None:
+    from model.registry import choose_backend
+
+    backend, why = choose_backend("auto", DecomposeOptions())
+    assert backend.name == "classic"
+    assert why.startswith("classic, because qwen cannot run here:")
+    assert "GPU" in why
