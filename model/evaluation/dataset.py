@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 COMPOSITE = "composite.png"
-_LAYER_NAME = re.compile(r"^(\d{4,})\.png$")
+_LAYER_NAME = re.compile(r"^(\d+)\.png$")  # 0000.png (datasets), 00.png (decompose -o DIR)
 
 
 class DatasetError(Exception):
