@@ -69,6 +69,12 @@ def _status_mb(field: str) -> float | None:
 
 
 def _reset_peak() -> bool:
+    try:  # hand freed heap pages back first, or the export reuses them unseen
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
     try:
         Path("/proc/self/clear_refs").write_text("5")
         return True
@@ -94,8 +100,8 @@ def run_one(fmt: str, size: int, count: int) -> dict:
     ext = "strata" if again else fmt
     doc = build_document(size, count)
     document_mb = sum(layer.pixels.nbytes for layer in doc.layers) / 2**20
-    before = _status_mb("VmRSS")
     exact = _reset_peak()
+    before = _status_mb("VmRSS")
     if again:
         from app.core.formats import save_document
 
@@ -103,8 +109,8 @@ def run_one(fmt: str, size: int, count: int) -> dict:
             save_document(doc, Path(tmp) / "warm.strata")  # the first save fills the cache
         layer = doc.layers[len(doc.layers) // 2]
         layer.params = layer.params.with_(offset=(12.0, 7.0))  # an edit, then autosave
-        before = _status_mb("VmRSS")
         exact = _reset_peak()
+        before = _status_mb("VmRSS")
     seconds, file_mb = _export(doc, ext)
     peak = _status_mb("VmHWM") if exact else resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1024.0
