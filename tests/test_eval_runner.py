@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from app.cli import main
 from model.base import DecomposedLayer, DecomposeOptions, DecomposeResult
@@ -114,3 +115,17 @@ def test_cli_failures_are_one_line(tmp_path, capsys):
     assert err.startswith("error:") and "\n" not in err
     assert main(["dataset", "-o", str(tmp_path / "x")]) == 1
     assert "PSD" in capsys.readouterr().err
+
+
+def test_decompose_style_folders_are_read_as_predictions(dataset, tmp_path):
+    # `decompose -o DIR` writes 00.png, 01.png, ... next to composite.png and layers.json
+    for folder in sample_dirs(dataset):
+        sample = read_sample(folder)
+        out = tmp_path / folder.name
+        out.mkdir()
+        for index, layer in enumerate(sample.layers):
+            Image.fromarray(layer, "RGBA").save(out / f"{index:02d}.png")
+        Image.fromarray(sample.composite, "RGBA").save(out / "composite.png")
+    report = evaluate(dataset, folder_predictor(tmp_path))
+    assert report.summary()["scored"] == 3
+    assert [row["rgb_l1"] for row in report.table()] == [0.0] * 6
