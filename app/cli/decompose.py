@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 class ProgressPrinter:
-    """A tqdm bar per phase on a terminal; plain lines otherwise; nothing when quiet."""
+    """A transient tqdm bar per phase on a terminal; nothing otherwise (stderr stays clean for
+    scripts: a failure prints exactly one line)."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -66,8 +67,6 @@ class ProgressPrinter:
 
                 self._bar = tqdm(total=progress.total, desc=progress.phase, file=sys.stderr,
                                  leave=False, unit="step")
-            elif not self.tty:
-                print(f"{progress.phase}...", file=sys.stderr)
         if self._bar is not None:
             self._bar.n = progress.step
             self._bar.refresh()
@@ -81,21 +80,19 @@ class ProgressPrinter:
 def run(args: argparse.Namespace) -> int:
     from app.core.document import Document
     from app.core.formats import load_image_rgba, save_document
-    from model.base import DecomposeOptions
+    from model.base import DecomposeOptions, as_rgba
     from model.registry import choose_backend
 
-    def say(text: str) -> None:
-        if not args.quiet:
-            print(text, file=sys.stderr)
+    notes: list[str] = []  # printed after success, so a failure prints exactly one line
 
     options = DecomposeOptions(
         layers=args.layers, prompt=args.prompt, seed=args.seed, resolution=args.resolution,
         steps=args.steps, cfg=args.cfg, model=args.model, device=args.device,
         offload=args.offload,
     )
-    rgba = load_image_rgba(args.input)
+    rgba = as_rgba(load_image_rgba(args.input))
     backend, reason = choose_backend(args.backend, options)
-    say(f"backend: {reason}")
+    notes.append(f"backend: {reason}")
     printer = ProgressPrinter(args.quiet)
     start = time.perf_counter()
     try:
@@ -104,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
         printer.close()
     seconds = time.perf_counter() - start
     for warning in result.warnings:
-        say(f"warning: {warning}")
+        notes.append(f"warning: {warning}")
     if result.caption:
-        say(f"caption: {result.caption}")
+        notes.append(f"caption: {result.caption}")
 
     doc = Document.from_image(rgba)
     from app.core.decomposition import layers_from_arrays
@@ -122,5 +119,8 @@ def run(args: argparse.Namespace) -> int:
         input=str(args.input),
     )
     save_document(doc, args.output)
-    say(f"wrote {len(doc.layers)} layers to {args.output} ({result.backend}, {seconds:.1f} s)")
+    count = len(doc.layers)
+    notes.append(f"wrote {count} layers to {args.output} ({result.backend}, {seconds:.1f} s)")
+    if not args.quiet:
+        print("\n".join(notes), file=sys.stderr)
     return 0
