@@ -110,6 +110,20 @@ def test_render_shape_follows_scale_and_clip():
     assert edge[:2, :2].min() == 255 and not edge[2:].any() and not edge[:, 2:].any()
     with pytest.raises(ValueError):
         comp.render(1.0, clip=(0, 0, 0, 5))
+    with pytest.raises(ValueError):
+        comp.render(0.0)
+
+
+def test_a_resized_canvas_is_picked_up(rng):
+    big = Layer(rng.integers(0, 256, (40, 40, 4), dtype=np.uint8), (0, 0))
+    small = Layer(rng.integers(0, 256, (6, 6, 4), dtype=np.uint8), (3, 4))
+    doc = Document(20, 16, [big, small])
+    comp = Compositor(doc)
+    for active in (None, small.id):
+        doc.width, doc.height = 20, 16
+        assert_view_matches(comp, doc, 1.0, (2, 2, 30, 30), active)
+        doc.width, doc.height = 12, 25
+        assert_view_matches(comp, doc, 1.0, (2, 2, 30, 30), active)
 
 
 # Edits that a canvas session performs; each must be picked up without invalidate().

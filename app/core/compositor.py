@@ -140,7 +140,7 @@ class Compositor:
         self._reset_view()
 
     def _reset_view(self) -> None:
-        self._geometry: tuple[float, Rect] | None = None
+        self._geometry: tuple[float, Rect, tuple[int, int]] | None = None
         self._out = np.zeros((1, 1, 4), np.uint8)
         self._mode: str | None = None  # "full" or "active": what the buffer holds
         # full mode: every layer's signature and view rect at the last render
@@ -166,11 +166,13 @@ class Compositor:
         the canvas are transparent. With `active_id`, frames that change only that layer
         re-render only it, over the rectangle it touched.
         """
+        if not (math.isfinite(view_scale) and view_scale > 0):
+            raise ValueError(f"view_scale must be positive, got {view_scale}")
         vw, vh = view_size(self.doc, view_scale)
         clip = (0, 0, vw, vh) if clip is None else tuple(int(v) for v in clip)
         if clip[2] <= 0 or clip[3] <= 0:
             raise ValueError(f"clip must have a positive size, got {clip}")
-        geometry = (float(view_scale), clip)
+        geometry = (float(view_scale), clip, (vw, vh))
         if geometry != self._geometry:
             self._reset_view()
             self._geometry = geometry
