@@ -161,6 +161,9 @@ def _edit(doc: Document, history: commands.History, rng: np.random.Generator, ki
         layer = doc.layer(target)
         layer.pixels = np.ascontiguousarray(layer.pixels[::-1])
         layer.pixels.flags.writeable = False
+    elif kind == "other_origin":
+        layer = doc.layer(target)
+        layer.origin = (layer.origin[0] + 1, layer.origin[1] - 2)
     elif kind == "reorder":
         history.push(commands.move_layer(doc, target, int(rng.integers(len(doc.layers)))))
     elif kind == "add":
@@ -179,8 +182,8 @@ def _edit(doc: Document, history: commands.History, rng: np.random.Generator, ki
 EDITS = [
     "active_move", "active_move", "active_move", "active_scale", "active_opacity",
     "active_recolor", "active_visible", "other_move", "other_scale", "other_opacity",
-    "other_recolor", "other_visible", "other_pixels", "reorder", "add", "delete", "undo",
-    "redo", "switch_active", "no_active", "view",
+    "other_recolor", "other_visible", "other_pixels", "other_origin", "reorder", "add",
+    "delete", "undo", "redo", "switch_active", "no_active", "view",
 ]  # fmt: skip
 
 

@@ -99,18 +99,20 @@ def composite(doc: Document) -> np.ndarray:
     return out
 
 
-_Signature = list[tuple[str, LayerParams, np.ndarray]]  # per layer: id, params, pixels
+_Entry = tuple[str, LayerParams, np.ndarray, tuple[int, int]]  # id, params, pixels, origin
+_Signature = list[_Entry]
+
+
+def _entry(layer: Layer) -> _Entry:
+    return layer.id, layer.params, layer.pixels, layer.origin
 
 
 def _signature(layers: list[Layer]) -> _Signature:
-    return [(layer.id, layer.params, layer.pixels) for layer in layers]
-
-
-_Entry = tuple[str, LayerParams, np.ndarray]
+    return [_entry(layer) for layer in layers]
 
 
 def _same_entry(a: _Entry, b: _Entry) -> bool:
-    return a[0] == b[0] and a[2] is b[2] and a[1] == b[1]
+    return a[0] == b[0] and a[2] is b[2] and a[1] == b[1] and a[3] == b[3]
 
 
 def _same(a: _Signature | None, b: _Signature) -> bool:
@@ -231,7 +233,7 @@ class Compositor:
             self._above_inv = inverse_alpha(above_plane)
             self._above255 = np.multiply(above_plane, np.float32(255.0), out=above_plane)
             self._above_sig, rebuilt = above, True
-        entry = (layer.id, layer.params, layer.pixels)
+        entry = _entry(layer)
         old = self._active_entry
         if not rebuilt and old is not None and _same_entry(old, entry):
             return  # nothing changed since the last frame
