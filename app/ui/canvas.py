@@ -74,8 +74,11 @@ class Canvas(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(200, 150)
         session.changed.connect(self.update)
-        session.active_changed.connect(lambda _id: self.update())
+        session.active_changed.connect(self._active_changed)
         session.document_replaced.connect(self._on_document_replaced)
+
+    def _active_changed(self, _layer_id: object) -> None:
+        self.update()
 
     # -- view
 

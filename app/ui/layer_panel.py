@@ -65,8 +65,11 @@ class LayerPanel(QWidget):
 
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         session.active_changed.connect(self._select_active)
-        self.model.modelReset.connect(lambda: self._select_active(session.active_id))
+        self.model.modelReset.connect(self._model_reset)
         self._select_active(session.active_id)
+
+    def _model_reset(self) -> None:
+        self._select_active(self.session.active_id)
 
     def _current_changed(self, current, _previous) -> None:
         layer_id = current.data(LayerIdRole) if current.isValid() else None

@@ -253,18 +253,18 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.changed.connect(self._update_actions)
-        s.active_changed.connect(lambda _id: self._update_actions())
+        s.active_changed.connect(self._update_actions)
         s.document_replaced.connect(self._document_replaced)
-        s.undo_stack.cleanChanged.connect(lambda _clean: self._update_title())
-        s.undo_stack.indexChanged.connect(lambda _i: self._update_title())
-        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
+        s.undo_stack.cleanChanged.connect(self._update_title)
+        s.undo_stack.indexChanged.connect(self._update_title)
+        self.canvas.zoom_changed.connect(self._show_zoom)
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.extract_requested.connect(self.extract)
         self.files.status.connect(self.status_message)
-        self.files.saved.connect(lambda _p: self._update_title())
-        self.files.opened.connect(lambda _p: self._update_title())
+        self.files.saved.connect(self._update_title)
+        self.files.opened.connect(self._update_title)
         self.decomposer.status.connect(self.status_message)
-        self.decomposer.finished.connect(lambda _ok: self._update_actions())
+        self.decomposer.finished.connect(self._update_actions)
 
     # -- state shown
 
@@ -283,7 +283,10 @@ class MainWindow(QMainWindow):
     def _show_cursor(self, x: float, y: float) -> None:
         self.cursor_label.setText(f"{int(x)}, {int(y)}")
 
-    def _update_title(self) -> None:
+    def _show_zoom(self, zoom: float) -> None:
+        self.zoom_label.setText(f"{zoom * 100:.0f}%")
+
+    def _update_title(self, *_args) -> None:
         name = self.files.display_name if self.session.doc is not None else "Strata"
         self.setWindowTitle(f"{name}[*] \u2014 Strata" if self.session.doc is not None else name)
         self.setWindowModified(self.session.is_modified)
@@ -291,11 +294,11 @@ class MainWindow(QMainWindow):
     def _document_replaced(self) -> None:
         doc = self.session.doc
         self.size_label.setText("" if doc is None else f"{doc.width} \u00d7 {doc.height} px")
-        self.zoom_label.setText(f"{self.canvas.view.zoom * 100:.0f}%")
+        self._show_zoom(self.canvas.view.zoom)
         self._update_title()
         self._update_actions()
 
-    def _update_actions(self) -> None:
+    def _update_actions(self, *_args) -> None:
         doc = self.session.doc
         layer = self.session.active_layer()
         has_doc = doc is not None

@@ -67,7 +67,7 @@ class PropertiesPanel(QWidget):
         self.opacity.edited.connect(self._opacity)
         self.reset_color.clicked.connect(self._reset_color)
 
-        session.active_changed.connect(lambda _id: self.refresh())
+        session.active_changed.connect(self.refresh)
         session.layer_changed.connect(self._layer_changed)
         session.layers_changed.connect(self.refresh)
         session.document_replaced.connect(self.refresh)
@@ -83,7 +83,7 @@ class PropertiesPanel(QWidget):
         if layer_id == self.session.active_id:
             self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, *_args) -> None:
         layer = self.session.active_layer()
         for field in self._fields():
             field.setEnabled(layer is not None)
