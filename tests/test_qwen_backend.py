@@ -180,6 +180,11 @@ def test_bad_images_fail_with_one_sentence(tiny_model: str, backend: QwenDecompo
         backend.decompose(np.zeros((8, 8, 3), np.uint16), options(tiny_model))
 
 
+def test_extreme_aspect_fails_with_one_sentence(tiny_model: str, backend) -> None:
+    with pytest.raises(DecomposeError, match="too elongated"):
+        backend.decompose(np.zeros((2, 12000, 3), np.uint8), options(tiny_model))
+
+
 def test_missing_weights_say_how_to_get_them(tmp_path, backend: QwenDecomposer) -> None:
     with pytest.raises(DecomposeError, match="models download"):
         backend.decompose(picture(), options(str(tmp_path / "nowhere")))

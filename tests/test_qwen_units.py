@@ -138,3 +138,22 @@ def test_auto_picks_classic_here_and_says_why() -> None:
     assert backend.name == "classic"
     assert why.startswith("classic, because qwen cannot run here:")
     assert "GPU" in why
+
+
+@pytest.mark.slow
+def test_full_size_random_components_match_the_real_model() -> None:
+    """The benchmark's random full-size pipeline has the published sizes (built on `meta`)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from model.qwen.tiny import build_components
+
+    parts = build_components(full_size=True, device="meta", dtype=torch.bfloat16)
+
+    def billions(module) -> float:
+        return sum(p.numel() for p in module.parameters()) / 1e9
+
+    assert 20.3 < billions(parts["transformer"]) < 20.5  # "20B MMDiT", 40.9 GB in bf16
+    assert 8.2 < billions(parts["text_encoder"]) < 8.4  # Qwen2.5-VL-7B-Instruct
+    assert parts["vae"].config.input_channels == 4 and parts["vae"].config.z_dim == 16
+    assert parts["transformer"].config.in_channels == 64  # 16-channel latents, 2x2 patches
+    assert next(parts["transformer"].parameters()).dtype == torch.bfloat16

@@ -55,6 +55,17 @@ def bucket_size(width: int, height: int, resolution: int) -> tuple[int, int]:
     return int(w), int(h)
 
 
+def check_aspect(width: int, height: int, resolution: int) -> None:
+    """The pipeline rounds each side of its working size to 32 px; a side of 0 would crash."""
+    w, h = bucket_size(width, height, resolution)
+    if min(w, h) < 32:
+        ratio = max(width, height) / min(width, height)
+        raise DecomposeError(
+            f"the image is too elongated for the model ({ratio:.0f}:1); crop it, or pad it "
+            "towards a square, and try again"
+        )
+
+
 def validate(options: DecomposeOptions) -> int:
     layers = DEFAULT_LAYERS if options.layers is None else int(options.layers)
     if not MIN_LAYERS <= layers <= MAX_LAYERS:
@@ -167,7 +178,7 @@ class QwenDecomposer:
     ) -> DecomposeResult:
         started = time.perf_counter()
         rgba = as_rgba(rgba)
-        layers = validate(options)
+        validate(options)  # fail fast, before anything is loaded
         problem = package_problem(options.offload)
         if problem:
             raise DecomposeError(problem)
@@ -178,29 +189,57 @@ class QwenDecomposer:
         device, warnings = devices.pick_device(options.device)
         largest = max(report.component_bytes.values(), default=0)
         plan = devices.plan_memory(options.offload, device, report.total_bytes, largest)
-        run = _Run(progress, cancel, options.steps)
-        run.check()
-        timings: dict[str, float] = {}
+        if cancel is not None:
+            cancel.check()
+        if plan.offload != "none":
+            warnings.append(f"memory: {plan.offload} CPU offload ({plan.reason})")
         with self.cache.lock:
-            run.report("loading", 0, 0, f"{report.path} on {device} (offload: {plan.offload})")
+            if progress is not None:
+                message = f"{report.path} on {device} (offload: {plan.offload})"
+                progress(Progress("loading", 0, 0, message))
             t = time.perf_counter()
             pipe, loaded = self.cache.get(
                 PipelineKey(str(report.path), device, plan.offload, DTYPE)
             )
-            timings["load"] = time.perf_counter() - t if loaded else 0.0
-            try:
-                frames, caption = self._call(pipe, rgba, layers, options, run, timings)
-            except Cancelled:
-                self._recover(pipe)
-                raise
-            except DecomposeError:
-                self._recover(pipe)
-                raise
-            except Exception as exc:
-                self._recover(pipe)
-                if is_oom(exc):
-                    raise DecomposeError(oom_message(device, plan.offload)) from exc
-                raise
+            load = time.perf_counter() - t if loaded else 0.0
+            result = self.run_pipeline(
+                pipe, rgba, options, progress, cancel, device=device, offload=plan.offload
+            )
+        result.timings = {"load": load, **result.timings}
+        result.timings["total"] = time.perf_counter() - started
+        result.warnings = warnings + result.warnings
+        return result
+
+    def run_pipeline(
+        self,
+        pipe: Any,
+        rgba: np.ndarray,
+        options: DecomposeOptions,
+        progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        device: str = "cuda",
+        offload: str = "none",
+    ) -> DecomposeResult:
+        """Run an already loaded pipeline (the benchmark passes one built from random weights)."""
+        started = time.perf_counter()
+        rgba = as_rgba(rgba)
+        layers = validate(options)
+        check_aspect(rgba.shape[1], rgba.shape[0], options.resolution)
+        run = _Run(progress, cancel, options.steps)
+        timings: dict[str, float] = {}
+        try:
+            frames, caption = self._call(pipe, rgba, layers, options, run, timings)
+        except Cancelled:
+            self._recover(pipe)
+            raise
+        except DecomposeError:
+            self._recover(pipe)
+            raise
+        except Exception as exc:
+            self._recover(pipe)
+            if is_oom(exc):
+                raise DecomposeError(oom_message(device, offload)) from exc
+            raise
         t = time.perf_counter()
         height, width = rgba.shape[:2]
         out = [
@@ -209,15 +248,8 @@ class QwenDecomposer:
         ]
         timings["resize"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
-        if plan.offload != "none":
-            warnings.append(f"memory: {plan.offload} CPU offload ({plan.reason})")
         return DecomposeResult(
-            layers=out,
-            backend=self.name,
-            device=device,
-            caption=caption,
-            timings=timings,
-            warnings=warnings,
+            layers=out, backend=self.name, device=device, caption=caption, timings=timings
         )
 
     def _call(

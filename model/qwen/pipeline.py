@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,12 @@ def load_pipeline(folder: Path, device: str, offload: str, dtype: str = "bfloat1
     import torch
 
     cls = pipeline_class()
+    if not sys.stderr.isatty():  # their loading bars only clutter logs and the GUI's stderr
+        from diffusers.utils import logging as diffusers_logging
+        from transformers.utils import logging as transformers_logging
+
+        diffusers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()
     try:
         # diffusers 0.42 renamed torch_dtype to dtype (the old name still works, with a warning).
         dtype_arg = "dtype" if _version_tuple(importlib.metadata.version("diffusers")) >= (0, 42) \
