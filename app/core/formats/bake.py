@@ -50,6 +50,8 @@ def _crop(rgba: np.ndarray, x: int, y: int) -> tuple[np.ndarray, int, int]:
     if box is None:
         return np.zeros((0, 0, 4), np.uint8), 0, 0
     bx, by, bw, bh = box
+    if (bx, by, bw, bh) == (0, 0, rgba.shape[1], rgba.shape[0]):
+        return rgba, x, y  # the same object: lets exporters reuse cached encodings
     return rgba[by : by + bh, bx : bx + bw], x + bx, y + by
 
 
@@ -66,7 +68,9 @@ def bake_layer(doc: Document, layer: Layer, with_opacity: bool = False) -> Baked
         if cx1 <= cx0 or cy1 <= cy0:
             pixels, x, y = np.zeros((0, 0, 4), np.uint8), 0, 0
         else:
-            part = layer.pixels[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+            part = layer.pixels
+            if (cx0, cy0, cx1, cy1) != (x0, y0, x0 + w, y0 + h):
+                part = part[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
             pixels, x, y = _crop(part, cx0, cy0)
     else:
         shown = Layer(
@@ -81,7 +85,9 @@ def bake_layer(doc: Document, layer: Layer, with_opacity: bool = False) -> Baked
         else:
             pixels, x, y = _crop(unpremultiply_to_uint8(placed.premul), placed.x, placed.y)
     opacity = 1.0 if with_opacity else float(np.clip(p.opacity, 0.0, 1.0))
-    return Baked(layer.name, np.ascontiguousarray(pixels), x, y, opacity, bool(p.visible))
+    if not pixels.flags.c_contiguous:
+        pixels = np.ascontiguousarray(pixels)
+    return Baked(layer.name, pixels, x, y, opacity, bool(p.visible))
 
 
 def full_canvas(doc: Document, baked: Baked) -> np.ndarray:

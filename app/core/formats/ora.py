@@ -18,7 +18,7 @@ from app.core.formats.atomic import atomic_file
 from app.core.formats.bake import bake_layer, composite_rgba
 from app.core.formats.images import read_png_bytes
 from app.core.formats.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIDE, check_size
-from app.core.formats.pngio import encode_png, thumbnail_png
+from app.core.formats.pngio import LAYER_PNGS, encode_png, thumbnail_png
 from app.core.formats.zipsafe import SafeZip, open_zip
 from app.core.layer import Layer
 
@@ -35,7 +35,9 @@ def save_ora(doc: Document, path: Path) -> None:
             if baked.empty:
                 pixels, x, y = np.zeros((1, 1, 4), np.uint8), 0, 0
             src = f"data/layer{index:03d}.png"
-            zf.writestr(src, encode_png(pixels))
+            # unedited layers are their own read-only pixels: reuse a session's encodings
+            png = encode_png(pixels) if pixels.flags.writeable else LAYER_PNGS.encode(pixels)
+            zf.writestr(src, png)
             visibility = "visible" if baked.visible else "hidden"
             entries.append(
                 f"    <layer name={quoteattr(baked.name)} src={quoteattr(src)} x=\"{x}\" "

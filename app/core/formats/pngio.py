@@ -30,7 +30,7 @@ class PngCache:
     ~10x faster than compressing it. The least recently used entries go past `max_bytes`.
     """
 
-    def __init__(self, max_bytes: int = 512 << 20) -> None:
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[object, tuple[weakref.ref | None, bytes]] = OrderedDict()
         self._bytes = 0
