@@ -126,6 +126,18 @@ def test_pipeline_stays_loaded_and_seed_is_reproducible(
 ) -> None:
     first = backend.decompose(picture(), options(tiny_model, layers=2, steps=2))
     key = backend.cache.key
+    # a cancelled run in between leaves nothing behind: no hooks, same result afterwards
+    token = CancelToken()
+
+    def cancel_at_first_step(p) -> None:
+        if p.phase == "denoising" and p.step == 1:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        backend.decompose(picture(), options(tiny_model, layers=2, steps=2),
+                          cancel_at_first_step, token)
+    pipe = backend.cache._pipe
+    assert not pipe.transformer._forward_pre_hooks and not pipe.text_encoder._forward_pre_hooks
     second = backend.decompose(picture(), options(tiny_model, layers=2, steps=2))
     assert backend.cache.key == key
     assert second.timings["load"] == 0.0

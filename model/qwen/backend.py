@@ -227,19 +227,23 @@ class QwenDecomposer:
         check_aspect(rgba.shape[1], rgba.shape[0], options.resolution)
         run = _Run(progress, cancel, options.steps)
         timings: dict[str, float] = {}
+        failure: BaseException | None = None
         try:
             frames, caption = self._call(pipe, rgba, layers, options, run, timings)
         except Cancelled:
-            self._recover(pipe)
-            raise
-        except DecomposeError:
-            self._recover(pipe)
-            raise
+            failure = Cancelled("decomposition cancelled")
+        except DecomposeError as exc:
+            failure = DecomposeError(str(exc))
         except Exception as exc:
+            if not is_oom(exc):
+                self._recover(pipe)
+                raise
+            failure = DecomposeError(oom_message(device, offload))
+        if failure is not None:
+            # Outside the handler the original exception, and the pipeline frames (latents,
+            # activations) its traceback holds, are released, so the memory can really go back.
             self._recover(pipe)
-            if is_oom(exc):
-                raise DecomposeError(oom_message(device, offload)) from exc
-            raise
+            raise failure
         t = time.perf_counter()
         height, width = rgba.shape[:2]
         out = [

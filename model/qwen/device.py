@@ -26,7 +26,7 @@ def gpu_kind() -> str | None:
     """'cuda', 'mps' or None, without raising when torch is missing or broken."""
     try:
         torch = torch_module()
-    except ImportError:
+    except Exception:  # noqa: BLE001 - a missing or broken torch means no GPU for us
         return None
     if torch.cuda.is_available():
         return "cuda"
