@@ -63,11 +63,11 @@ def window_fixture(qtbot, tmp_path, isolated_settings):
 def open_and_wait(qtbot, window, path: str) -> None:
     window.open_file(path)
     qtbot.waitUntil(lambda: window.session.doc is not None and not window.files.busy,
-                    timeout=20_000)
+                    timeout=60_000)
 
 
 def wait_files(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: not window.files.busy, timeout=20_000)
+    qtbot.waitUntil(lambda: not window.files.busy, timeout=60_000)
 
 
 def canvas_point(window, x: float, y: float) -> QPointF:

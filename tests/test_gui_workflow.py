@@ -8,7 +8,7 @@ import pytest
 from psd_tools import PSDImage
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QDialogButtonBox
-from test_gui_support import (  # noqa: F401 - isolated_settings and window are fixtures
+from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
     canvas_point,
     click,
     design_image,

@@ -139,8 +139,8 @@ class DecomposeController(QObject):
         if self.sender() is not self.job:
             return
         self._done()
-        self.status.emit("Decomposition failed; the document is unchanged.")
         self.show_error("Decompose", message)
+        self.status.emit("Decomposition failed; the document is unchanged.")
         self.finished.emit(False)
 
     def _cancelled(self) -> None:

@@ -24,6 +24,13 @@ from model.base import (
 from model.registry import choose_backend
 
 
+def failure_message(exc: BaseException) -> str:
+    if isinstance(exc, DecomposeError):
+        text = str(exc).strip().rstrip(".")
+        return f"Cannot decompose the image: {text}."
+    return user_message(exc, "decompose the image")
+
+
 class DecomposeJob(QObject):
     progress = Signal(object)  # Progress
     succeeded = Signal(object, str)  # DecomposeResult, why this backend
@@ -80,7 +87,7 @@ class DecomposeJob(QObject):
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a message
             if not self.detached:
                 self.detached = True
-                self.failed.emit(user_message(exc, "decompose the image"))
+                self.failed.emit(failure_message(exc))
             return
         if not self.detached:
             self.detached = True

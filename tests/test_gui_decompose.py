@@ -1,0 +1,105 @@
+"""Decomposition in the window: cancel, failure, and "Decompose further" on one layer."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
+    design_image,
+    doc_composite,
+    isolated_settings_fixture,
+    open_and_wait,
+    window_fixture,
+    write_png,
+)
+
+from model.base import DecomposeOptions
+
+
+def test_cancel_returns_at_once_and_leaves_the_document(qtbot, window, tmp_path):
+    original = design_image(640, 480)
+    open_and_wait(qtbot, window, write_png(tmp_path / "big.png", original))
+    doc = window.session.doc
+    layers_before = list(doc.layers)
+    window.decomposer.start("classic", DecomposeOptions())
+    job = window.decomposer.job
+    assert window.decomposer.running and window.progress.isVisible()
+    qtbot.waitUntil(lambda: window.progress.label.text() != "", timeout=5_000)
+    started = time.monotonic()
+    qtbot.mouseClick(window.progress.cancel, Qt.MouseButton.LeftButton)
+    assert time.monotonic() - started < 1.0
+    assert not window.decomposer.running
+    assert not window.progress.isVisible()
+    assert "cancelled" in window.statusBar().currentMessage()
+    job.thread.join(timeout=30)  # the backend polls the token and stops
+    assert not job.thread.is_alive()
+    qtbot.wait(50)  # anything the worker still sent is delivered and must be ignored
+    assert window.session.doc is doc and doc.layers == layers_before
+    assert window.session.undo_stack.count() == 0
+    assert window.last_error is None
+    assert np.array_equal(doc_composite(window), original)
+
+
+def test_unavailable_backend_reports_and_leaves_the_document(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, write_png(tmp_path / "d.png", design_image()))
+    doc = window.session.doc
+    window.decomposer.start("qwen", DecomposeOptions())
+    qtbot.waitUntil(lambda: not window.decomposer.running, timeout=60_000)
+    assert window.last_error  # one sentence saying why qwen cannot run here
+    assert "\n" not in window.last_error
+    assert len(doc.layers) == 1 and window.session.undo_stack.count() == 0
+    assert "unchanged" in window.statusBar().currentMessage()
+
+
+def test_dialog_shows_why_a_backend_cannot_run(qtbot, window, tmp_path):
+    open_and_wait(qtbot, window, write_png(tmp_path / "d.png", design_image()))
+    dialog = window.decomposer.ask()
+    qtbot.waitUntil(dialog.is_ready, timeout=60_000)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    qwen = dialog.availability["qwen"]
+    dialog.backend.setCurrentIndex(dialog.backend.findData("qwen"))
+    assert ok.isEnabled() == qwen.ok
+    assert dialog.reason.text() == qwen.reason
+    dialog.backend.setCurrentIndex(dialog.backend.findData("classic"))
+    assert ok.isEnabled()
+    dialog.layers.setValue(3)
+    dialog.seed.setValue(7)
+    dialog.reject()
+    # accepted options are remembered for the next dialog
+    dialog = window.decomposer.ask()
+    dialog.backend.setCurrentIndex(dialog.backend.findData("classic"))
+    dialog.layers.setValue(3)
+    dialog.seed.setValue(7)
+    dialog.save_settings()
+    dialog.reject()
+    again = window.decomposer.ask()
+    assert again.backend_name() == "classic"
+    assert again.options().layers == 3 and again.options().seed == 7
+    again.reject()
+
+
+@pytest.mark.slow
+def test_decompose_further_replaces_one_layer_in_one_step(qtbot, window, tmp_path):
+    original = design_image()
+    open_and_wait(qtbot, window, write_png(tmp_path / "d.png", original))
+    session = window.session
+    layer = session.doc.layers[0]
+    window.act_decompose_layer.trigger()
+    dialog = window.decomposer.dialog
+    qtbot.waitUntil(dialog.is_ready, timeout=60_000)
+    dialog.backend.setCurrentIndex(dialog.backend.findData("classic"))
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.decomposer.running, timeout=120_000)
+    assert window.last_error is None
+    assert len(session.doc.layers) >= 3
+    assert session.undo_stack.count() == 1
+    assert session.undo_stack.undoText() == f"Decompose '{layer.name}'"
+    assert np.abs(doc_composite(window).astype(int) - original).max() <= 3
+    window.act_undo.trigger()
+    assert session.doc.layers == [layer]
+    assert np.array_equal(doc_composite(window), original)
