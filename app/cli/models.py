@@ -42,13 +42,6 @@ def run(args: argparse.Namespace) -> int:
     return run_list(args)
 
 
-def _human(n: int) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{n} B"
-
-
 def backend_lines(options: DecomposeOptions) -> list[str]:
     from model.registry import backend_names, get_backend
 
@@ -65,7 +58,7 @@ def backend_lines(options: DecomposeOptions) -> list[str]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from model.qwen.weights import DEFAULT_MODEL, inspect_weights
+    from model.qwen.weights import DEFAULT_MODEL, human_size, inspect_weights
 
     options = DecomposeOptions(model=args.model, device=args.device)
     print("Backends (name, can run here, why):")
@@ -87,10 +80,10 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     print(f"  location: {report.path} ({report.source})")
     parts = ", ".join(
-        f"{name} {_human(size)}"
+        f"{name} {human_size(size)}"
         for name, size in sorted(report.component_bytes.items(), key=lambda kv: -kv[1])
     )
-    print(f"  size: {_human(report.total_bytes)} ({parts})")
+    print(f"  size: {human_size(report.total_bytes)} ({parts})")
     if report.complete:
         print("  status: complete (every file the model index lists is present; "
               "safetensors headers parse and no file is short)")

@@ -38,9 +38,16 @@ class WeightsReport:
     def summary(self) -> str:
         if not self.found:
             return self.problems[0] if self.problems else f"{self.model} not found"
-        size = f"{self.total_bytes / 1e9:.2f} GB"
+        size = human_size(self.total_bytes)
         state = "complete" if self.complete else f"INCOMPLETE ({len(self.problems)} problems)"
         return f"{self.path} ({self.source}), {size}, {state}"
+
+
+def human_size(n: int) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
 
 
 def not_found_message(model: str) -> str:
