@@ -43,7 +43,7 @@ class DocumentFiles(QObject):
         self.display_name = "Untitled"
         self.recovery_file: Path | None = None
         self._autosaved_revision = -1
-        self._tasks: set[BackgroundTask] = set()
+        self._tasks: set[object] = set()  # one token per task still running
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setInterval(autosave_ms)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -60,11 +60,11 @@ class DocumentFiles(QObject):
             if on_failed is not None:
                 on_failed(message)
 
-        task = run_in_background(fn, what, on_done, failed)
-        self._tasks.add(task)
-        task.done.connect(lambda _r: self._tasks.discard(task))
-        task.failed.connect(lambda _m: self._tasks.discard(task))
-        return task
+        token = object()
+        self._tasks.add(token)
+        return run_in_background(
+            fn, what, on_done, failed, on_finished=lambda: self._tasks.discard(token)
+        )
 
     # -- open
 

@@ -62,10 +62,19 @@ def run_in_background(
     what: str,
     on_done: Callable[[Any], None],
     on_failed: Callable[[str], None],
+    on_finished: Callable[[], None] | None = None,
 ) -> BackgroundTask:
+    """Run `fn` in a thread; `on_finished` runs after either outcome.
+
+    Every slot is connected before the thread starts: a queued signal reaches only the
+    slots connected when it was emitted.
+    """
     task = BackgroundTask(fn, what)
     task.done.connect(on_done)
     task.failed.connect(on_failed)
+    if on_finished is not None:
+        task.done.connect(lambda _r: on_finished())
+        task.failed.connect(lambda _m: on_finished())
     return task.start()
 
 
