@@ -9,7 +9,8 @@ resolution and at a screen-sized view (the whole canvas fitted into 1920x1080):
 - interactive frame: one step of a drag of the middle layer (index 10) pushed through the
   History as a merging gesture, then `Compositor.render(active_id=...)`.
 
-Prints JSON; times are medians in milliseconds. Usage: python benchmarks/bench_compositor.py
+Prints JSON; times in milliseconds: medians (the figures to quote), with minimum and 90th
+percentile because the machine may be shared. Usage: python benchmarks/bench_compositor.py
 """
 
 from __future__ import annotations
@@ -113,8 +114,10 @@ def measure_view(
         "clip": None if clip is None else list(clip),
         "view_size": [int(width), int(height)],
         "full_recomposite_ms": full_ms,
+        "full_recomposite_min_ms": round(min(full_samples) * 1000, 2),
         "full_recomposite_runs": len(full_samples),
         "interactive_frame_ms": frame_ms,
+        "interactive_frame_min_ms": round(min(frame_samples) * 1000, 2),
         "interactive_frame_p90_ms": round(float(np.percentile(frame_samples, 90)) * 1000, 2),
         "interactive_frames": len(frame_samples),
         "speedup": round(full_ms / frame_ms, 1),
