@@ -28,6 +28,12 @@ def strata(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def ok(*args: str) -> subprocess.CompletedProcess:
+    run = strata(*args)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
 @pytest.fixture(scope="module")
 def session(tmp_path_factory):
     doc = make_doc(seed=21, layers=4, size=(90, 70), edits=True)
@@ -71,26 +77,26 @@ def test_info_of_a_flat_image(tmp_path):
 def test_export_in_every_direction(session, tmp_path):
     doc, path = session
     # session -> PSD -> ORA -> session: layers, names and baked pixels survive
-    assert strata("export", path, "-o", tmp_path / "a.psd").returncode == 0
+    ok("export", path, "-o", tmp_path / "a.psd")
     assert len(list(PSDImage.open(tmp_path / "a.psd"))) == 4
-    assert strata("export", tmp_path / "a.psd", "-o", tmp_path / "b.ora").returncode == 0
-    assert strata("export", tmp_path / "b.ora", "-o", tmp_path / "c.strata").returncode == 0
+    ok("export", tmp_path / "a.psd", "-o", tmp_path / "b.ora")
+    ok("export", tmp_path / "b.ora", "-o", tmp_path / "c.strata")
     from_psd = load_document(tmp_path / "a.psd")
     from_chain = load_document(tmp_path / "c.strata")
     assert [la.name for la in from_chain.layers] == [la.name for la in doc.layers]
     for a, b in zip(from_psd.layers, from_chain.layers):
         assert a.origin == b.origin and np.array_equal(a.pixels, b.pixels)
     # session -> session is exact
-    assert strata("export", path, "-o", tmp_path / "copy.strata").returncode == 0
+    ok("export", path, "-o", tmp_path / "copy.strata")
     assert np_equal_docs(load_document(tmp_path / "copy.strata"), doc)
     # -> folder, -> flattened PNG, PNG -> PSD
-    run = strata("export", path, "-o", tmp_path / "folder")
-    assert run.returncode == 0 and "4 layers" in run.stdout
+    run = ok("export", path, "-o", tmp_path / "folder")
+    assert "4 layers" in run.stdout
     assert (tmp_path / "folder" / "03.png").exists()
     assert (tmp_path / "folder" / "layers.json").exists()
-    assert strata("export", path, "-o", tmp_path / "flat.png").returncode == 0
+    ok("export", path, "-o", tmp_path / "flat.png")
     assert Image.open(tmp_path / "flat.png").size == (90, 70)
-    assert strata("export", tmp_path / "flat.png", "-o", tmp_path / "flat.psd").returncode == 0
+    ok("export", tmp_path / "flat.png", "-o", tmp_path / "flat.psd")
     assert len(load_document(tmp_path / "flat.psd").layers) == 1
 
 
