@@ -157,3 +157,34 @@ def test_full_size_random_components_match_the_real_model() -> None:
     assert parts["vae"].config.input_channels == 4 and parts["vae"].config.z_dim == 16
     assert parts["transformer"].config.in_channels == 64  # 16-channel latents, 2x2 patches
     assert next(parts["transformer"].parameters()).dtype == torch.bfloat16
+
+
+def test_download_progress_reports_bytes_and_cancels() -> None:
+    pytest.importorskip("huggingface_hub")
+    from model.base import Cancelled, CancelToken
+    from model.qwen.download import _BYTES_BAR, _progress_bar_class
+
+    seen = []
+    token = CancelToken()
+    bar_class = _progress_bar_class(seen.append, token, show=False)
+    bar = bar_class(total=1000, name=_BYTES_BAR, unit="B")
+    bar.update(300)
+    bar.update(200)
+    assert [(p.phase, p.step, p.total) for p in seen] == [
+        ("downloading", 300, 1000), ("downloading", 500, 1000)
+    ]
+    other = bar_class(total=3, name="some other bar")
+    other.update(1)
+    assert len(seen) == 2  # only the bytes-on-disk bar is forwarded
+    token.cancel()
+    with pytest.raises(Cancelled):
+        bar.update(100)
+    assert seen[-1].step == 500
+
+
+def test_download_refuses_when_the_disk_is_too_small(tmp_path: Path) -> None:
+    from model.qwen.download import DownloadError, check_disk
+
+    check_disk(1000, tmp_path / "not" / "yet" / "there")  # checks the nearest existing parent
+    with pytest.raises(DownloadError, match="--to DIR"):
+        check_disk(10**18, tmp_path)

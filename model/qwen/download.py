@@ -66,6 +66,7 @@ def _progress_bar_class(
     class Bar(hf_tqdm):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._strata_name = kwargs.get("name")
+            self._strata_done = int(kwargs.get("initial") or 0)  # a disabled tqdm counts nothing
             if not show:
                 kwargs["disable"] = True
             super().__init__(*args, **kwargs)
@@ -74,8 +75,10 @@ def _progress_bar_class(
             if cancel is not None:
                 cancel.check()  # raises Cancelled inside the download thread
             result = super().update(n)
+            self._strata_done += int(n or 0)
             if progress is not None and self._strata_name == _BYTES_BAR:
-                progress(Progress("downloading", int(self.n), int(self.total or 0), "bytes"))
+                total = int(self.total or 0)
+                progress(Progress("downloading", self._strata_done, total, "bytes"))
             return result
 
     return Bar
