@@ -61,7 +61,7 @@ def test_composite_equals_the_reference(random_document, seed, n):
     assert_straight_close(composite(doc), composite_reference(doc))
 
 
-def test_composite_across_bands(rng):
+def _tall_document(rng: np.random.Generator) -> Document:
     """Layers that straddle the row bands, scaled and recoloured, on a tall canvas."""
     h = BAND_ROWS * 2 + 37
     layers = []
@@ -74,8 +74,20 @@ def test_composite_across_bands(rng):
             recolor=Recolor(hue=40.0 * i),
         )
         layers.append(Layer(px, (3 * i, BAND_ROWS - 150 + 170 * i), params))
-    doc = Document(40, h, layers)
+    return Document(40, h, layers)
+
+
+def test_composite_across_bands(rng):
+    doc = _tall_document(rng)
     assert_straight_close(composite(doc), composite_reference(doc))
+
+
+def test_render_across_bands(rng):
+    doc = _tall_document(rng)
+    comp = Compositor(doc)
+    assert_view_matches(comp, doc, 1.0)
+    doc.layers[2].params = doc.layers[2].params.with_(offset=(2.0, 300.0))
+    assert_view_matches(comp, doc, 1.0)
 
 
 def test_composite_of_an_empty_document_is_transparent():

@@ -214,10 +214,14 @@ class Compositor:
                     dirty = _union(dirty, _union(ra, rb))
             dirty = _intersect(dirty, area)
         self._mode, self._full_sig, self._full_rects = "full", sig, rects
-        if dirty is not None:
-            w, h = self.doc.size
-            premul = flatten(layers, w, h, view_scale, dirty, self._recolored)
-            _to_premul_uint8(premul, self._out_view(dirty))
+        if dirty is None:
+            return
+        w, h = self.doc.size
+        x, y, dw, dh = dirty
+        for top in range(y, y + dh, BAND_ROWS):  # bands keep the float buffer small
+            band = (x, top, dw, min(BAND_ROWS, y + dh - top))
+            premul = flatten(layers, w, h, view_scale, band, self._recolored)
+            _to_premul_uint8(premul, self._out_view(band))
 
     def _render_active(self, view_scale: float, area: Rect, index: int) -> None:
         layers = self.doc.layers
