@@ -214,7 +214,7 @@ class Canvas(QWidget):
         if button == Qt.MouseButton.MiddleButton or (
             button == Qt.MouseButton.LeftButton and self._space
         ):
-            self._drag = {"kind": "pan", "last": pos}
+            self._drag = {"kind": "pan", "start": pos, "pan0": (self.view.pan_x, self.view.pan_y)}
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             return
         if button != Qt.MouseButton.LeftButton:
@@ -254,8 +254,8 @@ class Canvas(QWidget):
             return
         kind = drag["kind"]
         if kind == "pan":
-            delta = pos - drag["last"]
-            drag["last"] = pos
+            delta = pos - drag["start"]
+            self.view.pan_x, self.view.pan_y = drag["pan0"]
             self.view.pan_by(delta.x(), delta.y())
             self.update()
         elif kind == "extract":
