@@ -249,6 +249,9 @@ def test_recovery_write_find_and_discard(tmp_path):
     assert np_equal_docs(load_document(found[0].path), saved_doc)
     (rec / "junk.strata").write_bytes(b"not a zip")  # damaged copies are skipped
     assert len(find_recovery(rec)) == 2
+    same = write_recovery(make_doc(seed=10), rec, None, key="window-1")  # snapshots of one doc
+    assert write_recovery(make_doc(seed=11), rec, None, key="window-1") == same
+    discard_recovery(same)
     discard_recovery(found[0])
     assert [f.path for f in find_recovery(rec)] == [p2]
     assert find_recovery(tmp_path / "nowhere") == []

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.core.document import Document
-from app.core.errors import ImportFailed
+from app.core.errors import ExportFailed, ImportFailed
+from app.core.formats.atomic import describe_os_error
 from app.core.formats.session import SESSION_EXTENSION, read_manifest, save_session
 from app.core.formats.zipsafe import open_zip
 
@@ -27,13 +28,14 @@ class RecoveryInfo:
 
 
 def recovery_path(recovery_dir: str | os.PathLike[str], document_path: str | None,
-                  doc: Document | None = None) -> Path:
-    """The recovery file for a document: one per saved path, one per unsaved document."""
+                  doc: Document | None = None, key: str | None = None) -> Path:
+    """The recovery file for a document: one per saved path, one per unsaved document
+    (`key`, or by default the document object's identity in this process)."""
     if document_path:
         key = str(Path(document_path).resolve())
         stem = Path(document_path).stem or "document"
     else:
-        key = f"untitled:{os.getpid()}:{id(doc)}"
+        key = f"untitled:{os.getpid()}:{key if key is not None else id(doc)}"
         stem = "untitled"
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
     safe_stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:40]
@@ -41,11 +43,18 @@ def recovery_path(recovery_dir: str | os.PathLike[str], document_path: str | Non
 
 
 def write_recovery(doc: Document, recovery_dir: str | os.PathLike[str],
-                   document_path: str | None) -> Path:
-    """Write (atomically) the recovery copy of `doc` and return its path."""
+                   document_path: str | None, key: str | None = None) -> Path:
+    """Write (atomically) the recovery copy of `doc` and return its path.
+
+    For an unsaved document, pass a stable `key` (any string unique to that document in
+    this process) when `doc` is a fresh snapshot each time, so autosaves replace one file.
+    """
     folder = Path(recovery_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = recovery_path(folder, document_path, doc)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportFailed(folder, describe_os_error(exc)) from None
+    path = recovery_path(folder, document_path, doc, key)
     saved = datetime.now(UTC).isoformat()
     extra = {"recovery": {"document_path": document_path, "saved": saved}}
     save_session(doc, path, extra)

@@ -49,10 +49,12 @@ def _params_json(p: LayerParams) -> dict[str, Any]:
     }
 
 
-def manifest_for(doc: Document, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    layers = []
-    for index, layer in enumerate(doc.layers):
-        layers.append(
+def manifest_for(
+    doc: Document, extra: dict[str, Any] | None = None, layers: list[Layer] | None = None
+) -> dict[str, Any]:
+    entries = []
+    for index, layer in enumerate(doc.layers if layers is None else layers):
+        entries.append(
             {
                 "id": layer.id,
                 "file": f"layers/{index:04d}.png",
@@ -67,7 +69,7 @@ def manifest_for(doc: Document, extra: dict[str, Any] | None = None) -> dict[str
         "canvas": {"width": doc.width, "height": doc.height},
         "source": "source.png" if doc.source is not None else None,
         "metadata": doc.metadata,
-        "layers": layers,
+        "layers": entries,
     }
     if extra:
         manifest.update(extra)
@@ -76,14 +78,17 @@ def manifest_for(doc: Document, extra: dict[str, Any] | None = None) -> dict[str
 
 def save_session(doc: Document, path: Path, extra: dict[str, Any] | None = None) -> None:
     """Write the session atomically. `extra` adds top-level manifest keys (recovery info)."""
-    manifest = manifest_for(doc, extra)
+    # One pass over the stack, so the manifest and the PNGs describe the same layers even if
+    # another thread edits the document meanwhile (the GUI should still pass a snapshot).
+    layers = [Layer(la.pixels, la.origin, la.params, la.id) for la in list(doc.layers)]
+    manifest = manifest_for(doc, extra, layers)
     text = json.dumps(manifest, ensure_ascii=False, indent=1, default=str)
     with atomic_file(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr("mimetype", SESSION_MIMETYPE)
         zf.writestr("manifest.json", text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
         if doc.source is not None:
             zf.writestr("source.png", LAYER_PNGS.encode(doc.source))
-        for entry, layer in zip(manifest["layers"], doc.layers):
+        for entry, layer in zip(manifest["layers"], layers):
             zf.writestr(entry["file"], LAYER_PNGS.encode(layer.pixels))
 
 
