@@ -68,6 +68,7 @@ done
 absolute() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
 prefix="$(absolute "${prefix:-$DATA_HOME_DEFAULT/strata}")"
 manifest="$prefix/install.env"
+log="$prefix/install.log"
 # An uninstall reads the folders from the manifest of the install it undoes.
 if [ "$action" = uninstall ] && [ -f "$manifest" ]; then
   bin_dir="${bin_dir:-$(sed -n 's/^BIN_DIR=//p' "$manifest")}"
@@ -89,6 +90,19 @@ quoted() { local out="" a; for a in "$@"; do out+="$(printf '%q' "$a") "; done; 
 # Run a command that changes something; --dry-run only prints it.
 act() {
   if [ "$dry_run" = 1 ]; then note "would run: $(quoted "$@")"; else note "+ $(quoted "$@")"; "$@"; fi
+}
+# The same for pip: its output (warnings of build tools included) goes to the log, and only
+# the log's end is shown when it fails.
+act_logged() {
+  if [ "$dry_run" = 1 ]; then act "$@"; return; fi
+  note "+ $(quoted "$@")"
+  mkdir -p "$prefix"
+  printf '\n[%s] $ %s\n' "$(date '+%F %T')" "$(quoted "$@")" >> "$log"
+  if ! "$@" >> "$log" 2>&1; then
+    tail -n 25 "$log" | sed 's/^/    | /' >&2
+    note "failed; the whole output is in $log"
+    return 1
+  fi
 }
 die() { echo "error: $*" >&2; exit 1; }
 hasher=sha1sum; command -v sha1sum >/dev/null || hasher=shasum   # shasum on macOS
@@ -130,7 +144,9 @@ ensure_venv() {
   [ "$no_pip" = 1 ] && args+=(--without-pip)
   [ -e "$venv" ] && act rm -rf "$venv"   # a broken or too old environment is rebuilt
   act "$py" "${args[@]}" "$venv"
-  [ "$no_pip" = 1 ] || act "$venv/bin/python" -m pip install --quiet --upgrade pip
+  if [ "$no_pip" = 0 ]; then
+    act_logged "$venv/bin/python" -m pip install --upgrade pip || die "could not update pip in $venv"
+  fi
 }
 
 # ---- the app ---------------------------------------------------------------------------------
@@ -214,11 +230,11 @@ install_torch() {
   step "torch: $(describe_torch "$first")"
   local index
   for index in $indexes; do
-    local args=(-m pip install --quiet torch torchvision)
+    local args=(-m pip install torch torchvision)
     [ "$index" = pypi ] || args+=(--index-url "$index")
     if [ "$no_pip" = 1 ]; then note "skipped (--no-pip): $(quoted "$venv/bin/python" "${args[@]}")"
       return; fi
-    if act "$venv/bin/python" "${args[@]}"; then return; fi
+    if act_logged "$venv/bin/python" "${args[@]}"; then return; fi
     note "no torch for this Python from $index; trying the next older CUDA build"
   done
   die "could not install torch from: $(echo $indexes)"
@@ -236,7 +252,8 @@ install_packages() {
   [ "$with_qwen" = 1 ] && install_torch
   step "packages: strata$extras and its dependencies"
   if [ "$no_pip" = 1 ]; then note "skipped (--no-pip)"; return; fi
-  act "$venv/bin/python" -m pip install --quiet -e "$src$extras"
+  act_logged "$venv/bin/python" -m pip install -e "$src$extras" \
+    || die "pip could not install strata$extras"
   if [ "$dry_run" = 0 ]; then printf '%s\n' "$want" > "$stamp"; fi
 }
 
@@ -355,6 +372,7 @@ uninstall() {
   # The app files are only ours to delete when they are a copy, never this checkout.
   [ "$(sed -n 's/^SRC=//p' "$manifest" 2>/dev/null)" = "$ROOT" ] || remove "$prefix/src"
   remove "$manifest"
+  remove "$log"
   if [ -d "$prefix" ] && [ -z "$(ls -A "$prefix")" ]; then act rmdir "$prefix"; fi
   step "Strata is uninstalled"
 }
