@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from model.base import Cancelled, CancelToken, DecomposeError, DecomposeOptions
 from model.classic import ClassicDecomposer
@@ -168,11 +169,12 @@ def test_background_under_removed_shapes_is_the_true_background(gradient):
 
 
 def test_photo_background_fill_follows_the_true_background():
-    # A smooth photo background with a textured disc pasted on it.
-    background = photo("coffee", (48, 32))
-    background = np.asarray(
-        __import__("PIL.Image", fromlist=["Image"]).fromarray(background).resize((192, 128))
-    )
+    # A smooth, unremarkable photo-like background with a textured disc pasted on it.
+    coarse = np.random.default_rng(3).uniform(70, 180, (4, 6, 3)).astype(np.uint8)
+    smooth = Image.fromarray(coarse).resize((192, 128), Image.Resampling.BICUBIC)
+    noise = np.random.default_rng(4).normal(0, 6, (128, 192, 3))
+    rgb = np.clip(np.asarray(smooth) + noise, 0, 255).astype(np.uint8)
+    background = np.dstack([rgb, np.full((128, 192), 255, np.uint8)])
     disc = np.zeros((128, 192), np.uint8)
     ys, xs = np.mgrid[0:128, 0:192]
     disc[((ys - 64) ** 2 + (xs - 96) ** 2) < 35**2] = 255

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 
 from model.classic.pieces import Piece, crop
@@ -29,6 +30,17 @@ def _required_alpha(target: np.ndarray, below: np.ndarray) -> np.ndarray:
     up = np.where(diff > 0, diff / np.maximum(1.0 - below, 1e-6), 0.0)
     down = np.where(diff < 0, -diff / np.maximum(below, 1e-6), 0.0)
     return np.clip(np.maximum(up, down).max(axis=-1), 0.0, 1.0)
+
+
+def _bleed(rgb: np.ndarray, box, shape: tuple[int, int]) -> np.ndarray:
+    """The box's colours extended to the whole canvas by repeating its edge pixels.
+
+    Colour under zero alpha is invisible, but an editor that resamples a straight-alpha
+    layer (scaling it) mixes it in at the edges; the layer's own colour avoids dark fringes.
+    """
+    y0, y1, x0, x1 = box
+    h, w = shape
+    return cv2.copyMakeBorder(rgb, y0, h - y1, x0, w - x1, cv2.BORDER_REPLICATE)
 
 
 def compose_layers(
@@ -129,7 +141,7 @@ def compose_layers(
                 am = a[mine]
             colour[mine] = np.clip(solved, 0.0, 1.0)
         layer = np.zeros((h, w, 4), np.uint8)
-        layer[y0:y1, x0:x1, :3] = _q(colour)
+        layer[:, :, :3] = _bleed(_q(colour), piece.box, (h, w))
         layer[y0:y1, x0:x1, 3] = aq
         layers.append(layer)
         fq = layer[y0:y1, x0:x1, :3].astype(np.float32) / 255.0

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from model.classic.pieces import box_of
+
 MAX_AUTO = 12
 TEXT_WEIGHT = 3.0  # text layers are worth keeping: merge them last
 
@@ -22,24 +24,35 @@ class Layer:
     rgba: np.ndarray
     name: str
     kind: str  # "background" | "text" | "shape" | "image" | "subject" | "part"
+    _importance: float | None = None
 
     @property
     def importance(self) -> float:
-        mass = float(self.rgba[:, :, 3].sum(dtype=np.float64)) / 255.0
-        return mass * (TEXT_WEIGHT if self.kind == "text" else 1.0)
+        if self._importance is None:
+            mass = float(self.rgba[:, :, 3].sum(dtype=np.float64)) / 255.0
+            self._importance = mass * (TEXT_WEIGHT if self.kind == "text" else 1.0)
+        return self._importance
 
 
 def over(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Straight RGBA uint8 "over" of two layers, as one layer."""
-    la = lower[:, :, 3:4].astype(np.float32) / 255.0
-    ua = upper[:, :, 3:4].astype(np.float32) / 255.0
-    lp = lower[:, :, :3].astype(np.float32) / 255.0 * la
-    up = upper[:, :, :3].astype(np.float32) / 255.0 * ua
+    """Straight RGBA uint8 "over" of two layers, as one layer (worked out where the upper
+    layer is visible; elsewhere the lower layer is kept as it is)."""
+    out = lower.copy()
+    box = box_of(upper[:, :, 3] > 0)
+    if box is None:
+        return out
+    y0, y1, x0, x1 = box
+    lo, up_ = lower[y0:y1, x0:x1], upper[y0:y1, x0:x1]
+    la = lo[:, :, 3:4].astype(np.float32) / 255.0
+    ua = up_[:, :, 3:4].astype(np.float32) / 255.0
     out_a = ua + (1.0 - ua) * la
-    out_p = up + (1.0 - ua) * lp
-    rgb = np.where(out_a > 0, out_p / np.maximum(out_a, 1e-8), 0.0)
-    out = np.concatenate([rgb, out_a], axis=-1)
-    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+    out_p = up_[:, :, :3].astype(np.float32) / 255.0 * ua + (1.0 - ua) * la * (
+        lo[:, :, :3].astype(np.float32) / 255.0
+    )
+    rgb = np.where(out_a > 0, out_p / np.maximum(out_a, 1e-8), lo[:, :, :3] / 255.0)
+    merged = np.concatenate([rgb, out_a], axis=-1)
+    out[y0:y1, x0:x1] = np.clip(np.rint(merged * 255.0), 0, 255).astype(np.uint8)
+    return out
 
 
 def merge_to(layers: list[Layer], n: int) -> list[Layer]:

@@ -17,6 +17,7 @@ from model.base import (
     as_rgba,
 )
 from model.classic.background import complete_background
+from model.classic.cancel import cancellable
 from model.classic.compose import compose_layers
 from model.classic.count import Layer, fit_count
 from model.classic.design import segment_design
@@ -28,7 +29,14 @@ from model.classic.text import detect_text
 
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
 MAX_LAYERS = 20
+DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
 STAGES = ("analysing", "reading text", "segmenting", "completing background", "composing")
+
+
+def _looks_designed(pieces: list[Piece], canvas: int) -> bool:
+    """A photo-like picture with text or sizeable flat shapes on it is treated as a design."""
+    flat = sum(p.area for p in pieces if p.kind == "shape")
+    return any(p.kind == "text" for p in pieces) or flat >= DESIGNED_SHAPES * canvas
 
 
 class ClassicDecomposer:
@@ -80,19 +88,30 @@ class ClassicDecomposer:
         if min(h, w) >= MIN_SEGMENT_SIDE and alpha_in.max() > 0:
             kind = detect_kind(rgb, alpha_in)
         stage(1, "finding text")
-        lines = detect_text(rgb * alpha_in[:, :, None]) if kind == "design" else []
-        stage(2, f"segmenting a {kind}" if kind != "tiny" else "too small to segment")
-        if kind == "design":
-            pieces, background = segment_design(rgb, alpha_in, lines, token.check)
+        if kind != "tiny":
+            lines = cancellable(token.check, detect_text, rgb * alpha_in[:, :, None])
         else:
-            if kind == "photo":
-                pieces, covered = segment_subject(rgb, alpha_in, token.check)
+            lines = []
+        stage(2, f"segmenting a {kind}" if kind != "tiny" else "too small to segment")
+        background: np.ndarray | None = None
+        if kind != "tiny":
+            pieces, background, smooth = cancellable(
+                token.check, segment_design, rgb, alpha_in, lines, token.check
+            )
+            if (kind == "photo" or not smooth) and not _looks_designed(pieces, h * w):
+                pieces, covered = cancellable(
+                    token.check, segment_subject, rgb, alpha_in, token.check
+                )
+                background = None
                 if not pieces:
                     warnings.append("no distinct subject was found; the photo stays one layer")
-            stage(3, "filling in behind the foreground")
-            background = complete_background(rgb, covered) if pieces else rgb.astype(np.float32)
-        if kind == "design":
-            stage(3, "filling in behind the foreground")
+        stage(3, "filling in behind the foreground")
+        if background is None:
+            background = (
+                cancellable(token.check, complete_background, rgb, covered)
+                if pieces
+                else rgb.astype(np.float32)
+            )
         stage(4, "solving layer colours")
         raw = compose_layers(rgb, alpha_in, background, pieces, token.check)
         layers = [Layer(raw[0], "Background", "background")] + [

@@ -11,13 +11,24 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
 from model.classic.background import SMOOTH_RMS, complete_background, eval_smooth, fit_smooth
+from model.classic.kind import neighbour_step
 from model.classic.naming import shape_name, text_name
-from model.classic.pieces import Piece, box_of, crop, dilate, erode, resize, working_size
-from model.classic.regions import Regions, flat_regions, mean_per_label
+from model.classic.pieces import (
+    Piece,
+    box_of,
+    crop,
+    dilate,
+    disk,
+    erode,
+    resize,
+    working_size,
+)
+from model.classic.regions import REGION_STEP, Regions, flat_regions, mean_per_label
 from model.classic.text import TextLine
 from model.classic.unmix import unmix
 
@@ -25,6 +36,14 @@ DESIGN_SIDE = 1024
 BG_RESIDUAL = 0.04  # regions this close to the background model belong to the background
 TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
+TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
+FLAT_SPREAD = 0.002  # over a textured or photo background, shapes must be this uniform
+BUSY_WINDOW = 0.03  # window (fraction of the longer side) for the busy-pixel density
+BUSY_DENSITY = 0.35  # fraction of fast-changing pixels that makes an area a picture
+MIN_IMAGE = 2e-3  # smallest placed picture, fraction of the canvas
+SMALL_REGION = 0.01  # regions smaller than this (fraction of the canvas) may be grouped
+GROUP_GAP = 0.02  # ... when this close (fraction of the longer side)
+GROUP_COLOUR = 0.08  # ... and this similar in colour
 
 
 @dataclass
@@ -40,19 +59,32 @@ class _Plan:
     fbox: tuple[int, int, int, int] | None = None  # full-resolution box, when known exactly
 
 
-def _text_groups(lines: list[TextLine]) -> list[list[TextLine]]:
-    """Lines stacked closely above one another form one text block."""
+def ink_colour(rgb: np.ndarray, box) -> np.ndarray:
+    """The text colour in a line's box: the pixels most unlike the box's rim."""
+    y0, y1, x0, x1 = box
+    patch = rgb[y0:y1, x0:x1]
+    rim = np.concatenate([patch[0], patch[-1], patch[:, 0], patch[:, -1]])
+    distance = np.abs(patch - np.median(rim, axis=0)).max(axis=-1)
+    ink = distance >= 0.8 * float(distance.max())
+    return np.median(patch[ink], axis=0)
+
+
+def _text_groups(lines: list[TextLine], rgb: np.ndarray) -> list[list[TextLine]]:
+    """Lines of one colour stacked closely above one another form one text block."""
     lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
+    colours = {id(line): ink_colour(rgb, line.box) for line in lines}
     groups: list[list[TextLine]] = []
     for line in lines:
         y0, y1, x0, x1 = line.box
         height = y1 - y0
         for group in groups:
-            last = group[-1].box
-            gap = y0 - last[1]
-            overlap = min(x1, last[3]) - max(x0, last[2])
-            similar = 0.6 < height / max(last[1] - last[0], 1) < 1.6
-            if -height < gap < 0.8 * height and overlap > 0 and similar:
+            last = group[-1]
+            ly0, ly1, lx0, lx1 = last.box
+            gap = y0 - ly1
+            overlap = min(x1, lx1) - max(x0, lx0)
+            similar = 0.6 < height / max(ly1 - ly0, 1) < 1.6
+            same_ink = np.abs(colours[id(line)] - colours[id(last)]).max() < TEXT_INK_MATCH
+            if -0.5 * height < gap < 0.8 * height and overlap > 0 and similar and same_ink:
                 group.append(line)
                 break
         else:
@@ -101,19 +133,20 @@ def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray):
 
 
 def _plan(
-    small: np.ndarray, visible: np.ndarray, lines: list[TextLine], s: float, shape
+    small: np.ndarray, visible: np.ndarray, lines: list[TextLine], s: float, rgb: np.ndarray
 ) -> tuple[list[_Plan], list[_Plan], np.ndarray | None, Regions, set[int]]:
     """Shapes/images (bottom first) and text blocks at working resolution, and the bg model."""
     wh, ww = visible.shape
-    regions = flat_regions(small, visible)
+    step = neighbour_step(small)
+    regions = flat_regions(small, visible, step)
     min_area = max(12, int(1.5e-4 * ww * wh))
     kept = np.flatnonzero(regions.areas >= min_area)
     background, coeffs = _background_labels(small, regions, kept)
 
     texts: list[_Plan] = []
     claimed: set[int] = set()
-    for group in _text_groups(lines):
-        fbox = _group_box(group, shape)
+    for group in _text_groups(lines, rgb):
+        fbox = _group_box(group, rgb.shape[:2])
         box = _scale_box(fbox, s, (wh, ww))
         y0, y1, x0, x1 = box
         inside = regions.labels[y0:y1, x0:x1]
@@ -132,18 +165,57 @@ def _plan(
         texts.append(_Plan("text", text_mask, box, box_area, members, group, fbox))
 
     shapes = [int(k) for k in kept if int(k) not in background and int(k) not in claimed]
-    explained = dilate(np.isin(regions.labels, kept), 2)
+    if coeffs is None:
+        # Over a textured or photo background only truly flat areas count as shapes.
+        shapes = [k for k in shapes if regions.spread[k] < FLAT_SPREAD]
+    text_boxes = np.zeros((wh, ww), bool)
     for t in texts:
         y0, y1, x0, x1 = t.wbox
-        explained[y0:y1, x0:x1] = True
+        text_boxes[y0:y1, x0:x1] = True
 
-    # Busy areas no flat region explains: photos and illustrations placed in the design.
-    rest = dilate(visible & ~explained, 1)
-    comps, n = ndimage.label(rest, structure=np.ones((3, 3), bool))
-    min_image = max(64, int(1e-3 * ww * wh))
+    # A picture placed on a photo background cannot be told from it: only look for pictures
+    # on a smooth background.
+    plans = _images(small, step, visible, text_boxes, coeffs) if coeffs is not None else []
+    image_of = np.zeros((wh, ww), bool)
+    for p in plans:
+        y0, y1, x0, x1 = p.wbox
+        image_of[y0:y1, x0:x1] |= p.mask
+    shapes = [k for k in shapes if _inside(regions, k, image_of) <= 0.9]
+    for group in _group_small(regions, shapes, (wh, ww)):
+        y0 = min(regions.slices[k - 1][0].start for k in group)
+        y1 = max(regions.slices[k - 1][0].stop for k in group)
+        x0 = min(regions.slices[k - 1][1].start for k in group)
+        x1 = max(regions.slices[k - 1][1].stop for k in group)
+        mask = np.isin(regions.labels[y0:y1, x0:x1], list(group))
+        filled = int(ndimage.binary_fill_holes(mask).sum())
+        plans.append(_Plan("shape", mask, (y0, y1, x0, x1), filled, set(group)))
+
+    plans.sort(key=lambda p: -p.filled_area)
+    return plans, texts, coeffs, regions, background
+
+
+def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
+    sl = regions.slices[k - 1]
+    return float(area[sl][regions.labels[sl] == k].mean())
+
+
+def _images(small, step, visible, text_boxes, coeffs) -> list[_Plan]:
+    """Busy areas (dense in fast-changing pixels): photos and illustrations placed on the
+    design. Over a smooth background they are cut to where the picture differs from it."""
+    wh, ww = visible.shape
+    side = max(wh, ww)
+    window = max(5, round(BUSY_WINDOW * side)) | 1
+    changing = ((step >= REGION_STEP) & visible).astype(np.float32)
+    density = cv2.boxFilter(changing, -1, (window, window))
+    busy = (density > BUSY_DENSITY) & ~text_boxes
+    busy = cv2.morphologyEx(busy.astype(np.uint8), cv2.MORPH_CLOSE, disk(window // 2)) > 0
+    if coeffs is not None:
+        differs = np.abs(small - eval_smooth(coeffs, (wh, ww))).max(axis=-1) > BG_RESIDUAL
+        busy = dilate(busy, window // 2) & differs
+    comps, _ = ndimage.label(busy, structure=np.ones((3, 3), bool))
+    min_image = max(64, int(MIN_IMAGE * ww * wh))
     perimeter = 2 * (ww + wh)
-    plans: list[_Plan] = []
-    image_of = np.zeros_like(regions.labels)
+    plans = []
     for index, sl in enumerate(ndimage.find_objects(comps), start=1):
         if sl is None:
             continue
@@ -160,21 +232,38 @@ def _plan(
         if coeffs is None and (on_frame >= 0.5 * perimeter or area >= 0.5 * ww * wh):
             continue  # the textured background itself
         box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
-        image_of[sl][mask] = index
         plans.append(_Plan("image", mask, box, area))
+    return plans
 
+
+def _group_small(regions: Regions, shapes: list[int], shape: tuple[int, int]) -> list[set[int]]:
+    """Small regions of one colour close together (letters OCR missed, dots of a pattern)
+    become one piece; big regions stay alone."""
+    wh, ww = shape
+    parent = {k: k for k in shapes}
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    small = [k for k in shapes if regions.areas[k] < SMALL_REGION * ww * wh]
+    gap = GROUP_GAP * max(wh, ww) + 2
+    for i, a in enumerate(small):
+        sa = regions.slices[a - 1]
+        for b in small[i + 1 :]:
+            sb = regions.slices[b - 1]
+            if np.abs(regions.means[a] - regions.means[b]).max() > GROUP_COLOUR:
+                continue
+            dy = max(sa[0].start - sb[0].stop, sb[0].start - sa[0].stop, 0)
+            dx = max(sa[1].start - sb[1].stop, sb[1].start - sa[1].stop, 0)
+            if dy <= gap and dx <= gap:
+                parent[root(a)] = root(b)
+    groups: dict[int, set[int]] = {}
     for k in shapes:
-        sl = regions.slices[k - 1]
-        mask = regions.labels[sl] == k
-        inside_image = image_of[sl][mask]
-        if inside_image.size and (inside_image > 0).mean() > 0.9:
-            continue  # a flat patch of a placed photo
-        filled = int(ndimage.binary_fill_holes(mask).sum())
-        box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
-        plans.append(_Plan("shape", mask, box, filled, {k}))
-
-    plans.sort(key=lambda p: -p.filled_area)
-    return plans, texts, coeffs, regions, background
+        groups.setdefault(root(k), set()).add(k)
+    return list(groups.values())
 
 
 def _colour_model(rgb: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -193,15 +282,15 @@ def segment_design(
     lines: list[TextLine],
     check: Callable[[], None],
     report: Callable[[int, int], None] = lambda step, total: None,
-) -> tuple[list[Piece], np.ndarray]:
-    """Pieces bottom first (shapes and images by decreasing size, then text) and the
-    completed background, both at full resolution."""
+) -> tuple[list[Piece], np.ndarray, bool]:
+    """Pieces bottom first (shapes and images by decreasing size, then text), the completed
+    background, both at full resolution, and whether the background is smooth."""
     h, w = alpha_in.shape
     size = working_size(w, h, DESIGN_SIDE)
     s = size[0] / w
     small = resize(rgb, size)
     visible = resize(alpha_in, size) > 0.5
-    plans, texts, coeffs, regions, background = _plan(small, visible, lines, s, (h, w))
+    plans, texts, coeffs, regions, background = _plan(small, visible, lines, s, rgb)
     check()
 
     grow = max(1, math.ceil(1 / s))
@@ -237,7 +326,7 @@ def segment_design(
         piece = _text_piece(rgb, below, plan, fbox)
         if piece is not None:
             pieces.append(piece)
-    return pieces, completed
+    return pieces, completed, coeffs is not None
 
 
 def _shape_piece(rgb, below, plan: _Plan, fbox, mask, grow, band, bg_small, s) -> Piece | None:

@@ -22,6 +22,7 @@ class Regions:
     labels: np.ndarray  # int32 HxW, 0 = edge/unlabelled
     areas: np.ndarray  # pixels per label (index 0 unused)
     means: np.ndarray  # mean colour per label
+    spread: np.ndarray  # colour standard deviation per label (largest channel)
     border: np.ndarray  # pixels per label on the image frame
     slices: list  # bounding slices per label (index i -> label i + 1)
 
@@ -30,8 +31,9 @@ class Regions:
         return int(self.areas.size - 1)
 
 
-def flat_regions(rgb: np.ndarray, visible: np.ndarray) -> Regions:
-    interior = (neighbour_step(rgb) < REGION_STEP) & visible
+def flat_regions(rgb: np.ndarray, visible: np.ndarray, step: np.ndarray | None = None) -> Regions:
+    step = neighbour_step(rgb) if step is None else step
+    interior = (step < REGION_STEP) & visible
     labels, n = ndimage.label(interior)
     flat = labels.ravel()
     areas = np.bincount(flat, minlength=n + 1).astype(np.int64)
@@ -40,10 +42,16 @@ def flat_regions(rgb: np.ndarray, visible: np.ndarray) -> Regions:
         [np.bincount(flat, weights=rgb[:, :, c].ravel(), minlength=n + 1) for c in range(3)], -1
     )
     means = (sums / np.maximum(areas, 1)[:, None]).astype(np.float32)
+    squares = np.stack(
+        [np.bincount(flat, weights=rgb[:, :, c].ravel() ** 2, minlength=n + 1) for c in range(3)],
+        -1,
+    )
+    variance = squares / np.maximum(areas, 1)[:, None] - means.astype(np.float64) ** 2
+    spread = np.sqrt(np.maximum(variance, 0.0)).max(axis=1)
     frame = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
     border = np.bincount(frame, minlength=n + 1)
     border[0] = 0
-    return Regions(labels, areas, means, border, ndimage.find_objects(labels))
+    return Regions(labels, areas, means, spread, border, ndimage.find_objects(labels))
 
 
 def mean_per_label(values: np.ndarray, regions: Regions) -> np.ndarray:

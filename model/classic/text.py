@@ -17,7 +17,8 @@ import numpy as np
 from model.classic.pieces import resize, working_size
 
 OCR_SIDE = 736
-MIN_SCORE = 0.6
+MIN_SCORE = 0.75
+MIN_CHARS = 2  # single characters are mostly false detections in photos
 _lock = threading.Lock()
 _engine = None
 
@@ -77,7 +78,7 @@ def detect_text(rgb: np.ndarray) -> list[TextLine]:
     lines = []
     for quad, text, score in zip(result.boxes, result.txts, result.scores):
         text = str(text).strip()
-        if score < MIN_SCORE or not text:
+        if score < MIN_SCORE or len(text.replace(" ", "")) < MIN_CHARS:
             continue
         quad = np.asarray(quad, np.float64)
         x0, y0 = quad.min(axis=0)
