@@ -1,10 +1,10 @@
 """PSD import and export through psd-tools.
 
 Import: pixel layers keep their names, offsets, opacity and visibility; groups are flattened
-in stacking order (a hidden group hides its layers, its opacity multiplies theirs); layers
-that only render through psd-tools' compositor (shapes, type, smart objects, masks,
-clipped stacks, effects) are rendered to pixels. Blend modes other than normal cannot be
-represented and become normal.
+in stacking order (a hidden group hides its layers, its opacity multiplies theirs); clipping
+masks are baked into the clipped layers' alpha; layers that only render through psd-tools'
+compositor (shapes, type, smart objects, masks, effects) are rendered to pixels. Blend modes
+other than normal cannot be represented and become normal.
 
 Export: an RGBA document, each layer cropped to its content at its offset with edits baked
 in, opacity and visibility as layer properties, and our own composite as the merged image.
