@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QPaintEvent,
     QPen,
     QPixmap,
+    QRegion,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QWidget
@@ -138,17 +139,23 @@ class Canvas(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(self.rect(), BACKGROUND)
         doc = self.session.doc
         if doc is None or self.session.compositor is None:
+            painter.fillRect(self.rect(), BACKGROUND)
             painter.end()
             return
         v = self.view
         doc_rect = QRectF(v.pan_x, v.pan_y, doc.width * v.zoom, doc.height * v.zoom)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.fillRect(doc_rect.adjusted(2, 2, 2, 2), QColor(0, 0, 0, 90))  # drop shadow
+        visible = doc_rect.intersected(QRectF(self.rect()))
+        # the grey surround only where the canvas does not cover the widget
+        surround = QRegion(self.rect()).subtracted(QRegion(visible.toAlignedRect()))
+        for rect in surround:
+            painter.fillRect(rect, BACKGROUND)
+        if not surround.isEmpty():
+            shadow = doc_rect.adjusted(2, 2, 2, 2)
+            painter.fillRect(shadow.intersected(QRectF(self.rect())), QColor(0, 0, 0, 90))
         painter.setBrushOrigin(QPointF(v.pan_x, v.pan_y))
-        painter.fillRect(doc_rect, self._checker)
+        painter.fillRect(visible, self._checker)
         plan = v.plan(doc.width, doc.height, self.width(), self.height())
         if plan is not None:
             image = self._composite(plan)
