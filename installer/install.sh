@@ -226,16 +226,22 @@ describe_torch() {
 
 install_torch() {
   local indexes; indexes="$(torch_indexes)"
-  local first; first="$(printf '%s\n' "$indexes" | head -n1)"
-  step "torch: $(describe_torch "$first")"
-  local index
+  step "torch: $(describe_torch "$(printf '%s\n' "$indexes" | head -n1)")"
+  # When PyTorch's index cannot be reached (or has no wheel for this Python), PyPI's torch is the
+  # last resort: on Linux x86_64 that is a CUDA build, bigger, but it runs on a CPU too.
+  if [ -z "$torch_index" ] && [ "$(printf '%s\n' "$indexes" | tail -n1)" != pypi ]; then
+    indexes="$(printf '%s\npypi' "$indexes")"
+  fi
+  local index args
   for index in $indexes; do
-    local args=(-m pip install torch torchvision)
+    args=(-m pip install torch torchvision)
     [ "$index" = pypi ] || args+=(--index-url "$index")
-    if [ "$no_pip" = 1 ]; then note "skipped (--no-pip): $(quoted "$venv/bin/python" "${args[@]}")"
-      return; fi
+    if [ "$no_pip" = 1 ]; then
+      note "skipped (--no-pip): $(quoted "$venv/bin/python" "${args[@]}")"
+      return
+    fi
     if act_logged "$venv/bin/python" "${args[@]}"; then return; fi
-    note "no torch for this Python from $index; trying the next older CUDA build"
+    note "no torch from $([ "$index" = pypi ] && echo PyPI || echo "$index"); trying the next source"
   done
   die "could not install torch from: $(echo $indexes)"
 }
