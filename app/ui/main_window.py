@@ -249,6 +249,7 @@ class MainWindow(QMainWindow):
         for label in (self.cursor_label, self.size_label, self.zoom_label):
             label.setObjectName("statusField")
             bar.addPermanentWidget(label)
+        self.cursor_label.hide()  # until the mouse is over the canvas
 
     def _connect(self) -> None:
         s = self.session
@@ -282,6 +283,7 @@ class MainWindow(QMainWindow):
 
     def _show_cursor(self, x: float, y: float) -> None:
         self.cursor_label.setText(f"{int(x)}, {int(y)}")
+        self.cursor_label.show()
 
     def _show_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%")
