@@ -182,6 +182,7 @@ class QwenDecomposer:
         problem = package_problem(options.offload)
         if problem:
             raise DecomposeError(problem)
+        check_aspect(rgba.shape[1], rgba.shape[0], options.resolution)
         report = inspect_weights(options.model or DEFAULT_MODEL)
         problem = weights_problem(report)
         if problem:
