@@ -11,7 +11,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -23,7 +22,6 @@ from model.classic.pieces import (
     box_of,
     crop,
     dilate,
-    disk,
     erode,
     resize,
     working_size,
@@ -38,8 +36,8 @@ TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
 FLAT_SPREAD = 0.002  # over a textured or photo background, shapes must be this uniform
-BUSY_WINDOW = 0.03  # window (fraction of the longer side) for the busy-pixel density
-BUSY_DENSITY = 0.35  # fraction of fast-changing pixels that makes an area a picture
+BUSY_FRACTION = 0.2  # an area this full of fast-changing pixels is a picture, not shapes
+CRISP_CONTRAST = 0.12  # a shape's surroundings 2-3 pixels out differ at least this much
 MIN_IMAGE = 2e-3  # smallest placed picture, fraction of the canvas
 SMALL_REGION = 0.01  # regions smaller than this (fraction of the canvas) may be grouped
 GROUP_GAP = 0.02  # ... when this close (fraction of the longer side)
@@ -167,7 +165,9 @@ def _plan(
     shapes = [int(k) for k in kept if int(k) not in background and int(k) not in claimed]
     if coeffs is None:
         # Over a textured or photo background only truly flat areas count as shapes.
-        shapes = [k for k in shapes if regions.spread[k] < FLAT_SPREAD]
+        shapes = [
+            k for k in shapes if regions.spread[k] < FLAT_SPREAD and _crisp(regions, k, small)
+        ]
     text_boxes = np.zeros((wh, ww), bool)
     for t in texts:
         y0, y1, x0, x1 = t.wbox
@@ -200,40 +200,39 @@ def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
 
 
 def _images(small, step, visible, text_boxes, coeffs) -> list[_Plan]:
-    """Busy areas (dense in fast-changing pixels): photos and illustrations placed on the
-    design. Over a smooth background they are cut to where the picture differs from it."""
+    """Photos and illustrations placed on a smooth background: connected areas that differ
+    from the background model and are busy inside (many fast-changing pixels)."""
     wh, ww = visible.shape
-    side = max(wh, ww)
-    window = max(5, round(BUSY_WINDOW * side)) | 1
-    changing = ((step >= REGION_STEP) & visible).astype(np.float32)
-    density = cv2.boxFilter(changing, -1, (window, window))
-    busy = (density > BUSY_DENSITY) & ~text_boxes
-    busy = cv2.morphologyEx(busy.astype(np.uint8), cv2.MORPH_CLOSE, disk(window // 2)) > 0
-    if coeffs is not None:
-        differs = np.abs(small - eval_smooth(coeffs, (wh, ww))).max(axis=-1) > BG_RESIDUAL
-        busy = dilate(busy, window // 2) & differs
-    comps, _ = ndimage.label(busy, structure=np.ones((3, 3), bool))
+    differs = np.abs(small - eval_smooth(coeffs, (wh, ww))).max(axis=-1) > BG_RESIDUAL
+    differs &= visible & ~text_boxes
+    comps, _ = ndimage.label(differs, structure=np.ones((3, 3), bool))
     min_image = max(64, int(MIN_IMAGE * ww * wh))
-    perimeter = 2 * (ww + wh)
+    changing = step >= REGION_STEP
     plans = []
     for index, sl in enumerate(ndimage.find_objects(comps), start=1):
         if sl is None:
             continue
         mask = ndimage.binary_fill_holes(comps[sl] == index)
         area = int(mask.sum())
-        if area < min_image:
+        if area < min_image or changing[sl][mask].mean() < BUSY_FRACTION:
             continue
-        on_frame = (
-            (sl[0].start == 0) * (sl[1].stop - sl[1].start)
-            + (sl[0].stop == wh) * (sl[1].stop - sl[1].start)
-            + (sl[1].start == 0) * (sl[0].stop - sl[0].start)
-            + (sl[1].stop == ww) * (sl[0].stop - sl[0].start)
-        )
-        if coeffs is None and (on_frame >= 0.5 * perimeter or area >= 0.5 * ww * wh):
-            continue  # the textured background itself
         box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
         plans.append(_Plan("image", mask, box, area))
     return plans
+
+
+def _crisp(regions: Regions, k: int, small: np.ndarray) -> bool:
+    """Does the region end in a sharp edge (a drawn shape) rather than fade (a photo patch)?"""
+    sl = regions.slices[k - 1]
+    pad = 4
+    y0, x0 = max(0, sl[0].start - pad), max(0, sl[1].start - pad)
+    y1, x1 = min(small.shape[0], sl[0].stop + pad), min(small.shape[1], sl[1].stop + pad)
+    mask = regions.labels[y0:y1, x0:x1] == k
+    ring = dilate(mask, 3) & ~dilate(mask, 1)
+    if not ring.any():
+        return True  # the region fills its whole surroundings
+    contrast = np.abs(small[y0:y1, x0:x1][ring] - regions.means[k]).max(axis=-1)
+    return float(np.median(contrast)) > CRISP_CONTRAST
 
 
 def _group_small(regions: Regions, shapes: list[int], shape: tuple[int, int]) -> list[set[int]]:
