@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QLabel,
     QListView,
     QMenu,
     QToolButton,
@@ -15,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.layer_model import THUMB, LayerIdRole, LayerListModel
+from app.ui.properties import set_active_opacity
 from app.ui.session import EditorSession
+from app.ui.widgets import SliderField
 
 
 class LayerPanel(QWidget):
@@ -47,6 +50,13 @@ class LayerPanel(QWidget):
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.setToolTip("Layers, top first. Double-click to rename, drag to reorder.")
 
+        self.opacity = SliderField(0, 100, 0, " %", tooltip="Opacity of the selected layer")
+        header = QHBoxLayout()
+        header.setContentsMargins(8, 6, 8, 6)
+        header.addWidget(QLabel("Opacity"))
+        header.addWidget(self.opacity, 1)
+        self.opacity.edited.connect(self._opacity_edited)
+
         buttons = QHBoxLayout()
         buttons.setContentsMargins(4, 2, 4, 2)
         buttons.setSpacing(2)
@@ -60,13 +70,27 @@ class LayerPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addLayout(header)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
 
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         session.active_changed.connect(self._select_active)
+        session.active_changed.connect(self._show_opacity)
+        session.layer_changed.connect(self._show_opacity)
+        session.layers_changed.connect(self._show_opacity)
         self.model.modelReset.connect(self._model_reset)
         self._select_active(session.active_id)
+        self._show_opacity()
+
+    def _opacity_edited(self, percent: float, gesture) -> None:
+        set_active_opacity(self.session, percent, gesture)
+
+    def _show_opacity(self, *_args) -> None:
+        layer = self.session.active_layer()
+        self.opacity.setEnabled(layer is not None)
+        if layer is not None:
+            self.opacity.set_value(layer.params.opacity * 100)
 
     def _model_reset(self) -> None:
         self._select_active(self.session.active_id)

@@ -17,6 +17,15 @@ from app.ui.session import EditorSession
 from app.ui.widgets import ColorButton, SliderField
 
 
+def set_active_opacity(session: EditorSession, percent: float, gesture=None) -> None:
+    layer, doc = session.active_layer(), session.doc
+    if layer is None or doc is None:
+        return
+    value = percent / 100
+    if layer.params.opacity != value:
+        session.push(commands.set_opacity(doc, layer.id, value, gesture))
+
+
 class PropertiesPanel(QWidget):
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,12 +151,7 @@ class PropertiesPanel(QWidget):
         self._recolor(None, **changes)
 
     def _opacity(self, percent: float, gesture) -> None:
-        layer, doc = self.session.active_layer(), self.session.doc
-        if layer is None or doc is None:
-            return
-        value = percent / 100
-        if layer.params.opacity != value:
-            self.session.push(commands.set_opacity(doc, layer.id, value, gesture))
+        set_active_opacity(self.session, percent, gesture)
 
     def _reset_color(self) -> None:
         layer, doc = self.session.active_layer(), self.session.doc
