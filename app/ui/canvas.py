@@ -274,10 +274,13 @@ class Canvas(QWidget):
                 if abs(moved.x()) + abs(moved.y()) < DRAG_THRESHOLD:
                     return
                 drag["started"] = True
-            if kind == "move":
-                self._drag_move(drag, cx, cy)
-            else:
-                self._drag_scale(drag, cx, cy, event.modifiers())
+            try:
+                if kind == "move":
+                    self._drag_move(drag, cx, cy)
+                else:
+                    self._drag_scale(drag, cx, cy, event.modifiers())
+            except KeyError:  # the layer went away mid-drag (a decomposition finished)
+                self._drag = None
 
     def _drag_move(self, drag: dict, cx: float, cy: float) -> None:
         doc = self.session.doc

@@ -7,10 +7,11 @@ as it was.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 
 from app.core.document import Document
 from app.core.formats import load_document, save_document
@@ -54,9 +55,21 @@ class DocumentFiles(QObject):
     def busy(self) -> bool:
         return bool(self._tasks)
 
-    def _run(self, fn, what: str, on_done, on_failed=None) -> BackgroundTask:
+    def wait_idle(self, timeout_s: float = 60.0) -> bool:
+        """Let running saves finish (closing the window must not cut a write short)."""
+        deadline = time.monotonic() + timeout_s
+        while self.busy and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+        return not self.busy
+
+    def _run(self, fn, what: str, on_done, on_failed=None, quiet: bool = False
+             ) -> BackgroundTask:
         def failed(message: str) -> None:
-            self.show_error("Strata", message)
+            if quiet:
+                self.status.emit(message)
+            else:
+                self.show_error("Strata", message)
             if on_failed is not None:
                 on_failed(message)
 
@@ -176,7 +189,9 @@ class DocumentFiles(QObject):
             self.recovery_file = path
             self._autosaved_revision = revision
 
-        self._run(lambda: write_recovery(doc, folder, document_path), "autosave", done)
+        # a failed autosave is reported in the status bar, not by a dialog every minute
+        self._run(lambda: write_recovery(doc, folder, document_path), "autosave", done,
+                  quiet=True)
 
     def discard_own_recovery(self) -> None:
         if self.recovery_file is not None:

@@ -241,11 +241,15 @@ class MainWindow(QMainWindow):
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
+        self.result_label = QLabel()
+        self.result_label.setObjectName("statusField")
+        self.result_label.hide()
         self.cursor_label = QLabel()
         self.size_label = QLabel()
         self.zoom_label = QLabel()
         self.zoom_label.setMinimumWidth(56)
         bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.result_label)
         for label in (self.cursor_label, self.size_label, self.zoom_label):
             label.setObjectName("statusField")
             bar.addPermanentWidget(label)
@@ -266,6 +270,7 @@ class MainWindow(QMainWindow):
         self.files.opened.connect(self._update_title)
         self.decomposer.status.connect(self.status_message)
         self.decomposer.finished.connect(self._update_actions)
+        self.decomposer.finished.connect(self._show_result)
 
     # -- state shown
 
@@ -285,6 +290,18 @@ class MainWindow(QMainWindow):
         self.cursor_label.setText(f"{int(x)}, {int(y)}")
         self.cursor_label.show()
 
+    def _show_result(self, applied: bool) -> None:
+        result = self.decomposer.last_result
+        if not applied or result is None:
+            return
+        self.result_label.setText(f"{result.backend} · {len(result.layers)} layers")
+        tip = [f"Decomposed by {self.decomposer.last_reason} on {result.device}."]
+        if result.caption:
+            tip.append(f"Caption: {result.caption}")
+        tip += result.warnings
+        self.result_label.setToolTip("\n".join(tip))
+        self.result_label.show()
+
     def _show_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%")
 
@@ -295,6 +312,7 @@ class MainWindow(QMainWindow):
 
     def _document_replaced(self) -> None:
         doc = self.session.doc
+        self.result_label.hide()
         self.size_label.setText("" if doc is None else f"{doc.width} \u00d7 {doc.height} px")
         self._show_zoom(self.canvas.view.zoom)
         self._update_title()
@@ -548,6 +566,7 @@ class MainWindow(QMainWindow):
             return
         self.decomposer.cancel()
         self.files.autosave_timer.stop()
+        self.files.wait_idle()
         self.files.discard_own_recovery()
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
