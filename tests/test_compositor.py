@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core import commands
-from app.core.compositor import BAND_ROWS, Compositor, RecolorCache, composite, view_size
+from app.core import commands, compositor
+from app.core.compositor import Compositor, RecolorCache, composite, view_size
 from app.core.document import Document
 from app.core.layer import Layer, LayerParams, Recolor
 from app.core.render import composite_reference, composite_reference_float
@@ -61,32 +61,39 @@ def test_composite_equals_the_reference(random_document, seed, n):
     assert_straight_close(composite(doc), composite_reference(doc))
 
 
+@pytest.fixture
+def small_bands(monkeypatch):
+    """Bands of 50 rows on a 40-pixel-wide view, so small documents span many bands."""
+    monkeypatch.setattr(compositor, "BAND_BYTES", 16 * 40 * 50)
+    monkeypatch.setattr(compositor, "BAND_ROWS", 8)
+    assert compositor.band_rows(40) == 50
+
+
 def _tall_document(rng: np.random.Generator) -> Document:
     """Layers that straddle the row bands, scaled and recoloured, on a tall canvas."""
-    h = BAND_ROWS * 2 + 37
     layers = []
     for i in range(5):
-        px = rng.integers(0, 256, (300, 20, 4), dtype=np.uint8)
+        px = rng.integers(0, 256, (60, 20, 4), dtype=np.uint8)
         params = LayerParams(
             offset=(0.5 * i, 1.25 * i),
             scale=(1.0 + 0.3 * i, 0.8 + 0.5 * i),
             opacity=0.9,
             recolor=Recolor(hue=40.0 * i),
         )
-        layers.append(Layer(px, (3 * i, BAND_ROWS - 150 + 170 * i), params))
-    return Document(40, h, layers)
+        layers.append(Layer(px, (3 * i, 20 + 45 * i), params))
+    return Document(40, 317, layers)
 
 
-def test_composite_across_bands(rng):
+def test_composite_across_bands(rng, small_bands):
     doc = _tall_document(rng)
     assert_straight_close(composite(doc), composite_reference(doc))
 
 
-def test_render_across_bands(rng):
+def test_render_across_bands(rng, small_bands):
     doc = _tall_document(rng)
     comp = Compositor(doc)
     assert_view_matches(comp, doc, 1.0)
-    doc.layers[2].params = doc.layers[2].params.with_(offset=(2.0, 300.0))
+    doc.layers[2].params = doc.layers[2].params.with_(offset=(2.0, 100.0))
     assert_view_matches(comp, doc, 1.0)
 
 

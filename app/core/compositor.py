@@ -30,7 +30,12 @@ from app.core.render import (
     unpremultiply_to_uint8,
 )
 
-BAND_ROWS = 512  # `composite` works in bands of rows so memory stays bounded on big canvases
+BAND_BYTES = 64 << 20  # full renders work in bands of rows of at most this much float32 RGBA
+BAND_ROWS = 512  # ... and at least this many rows (each band re-shrinks downscaled layers)
+
+
+def band_rows(width: int) -> int:
+    return max(BAND_ROWS, BAND_BYTES // (16 * max(width, 1)))
 
 
 def view_size(doc: Document, view_scale: float) -> tuple[int, int]:
@@ -92,8 +97,9 @@ def composite(doc: Document) -> np.ndarray:
     """
     out = np.empty((doc.height, doc.width, 4), np.uint8)
     recolored = RecolorCache()
-    for y in range(0, doc.height, BAND_ROWS):
-        band = (0, y, doc.width, min(BAND_ROWS, doc.height - y))
+    rows = band_rows(doc.width)
+    for y in range(0, doc.height, rows):
+        band = (0, y, doc.width, min(rows, doc.height - y))
         premul = flatten(doc.layers, doc.width, doc.height, 1.0, band, recolored)
         out[y : y + band[3]] = unpremultiply_to_uint8(premul)
     return out
@@ -218,8 +224,9 @@ class Compositor:
             return
         w, h = self.doc.size
         x, y, dw, dh = dirty
-        for top in range(y, y + dh, BAND_ROWS):  # bands keep the float buffer small
-            band = (x, top, dw, min(BAND_ROWS, y + dh - top))
+        rows = band_rows(dw)
+        for top in range(y, y + dh, rows):  # bands keep the float buffer small
+            band = (x, top, dw, min(rows, y + dh - top))
             premul = flatten(layers, w, h, view_scale, band, self._recolored)
             _to_premul_uint8(premul, self._out_view(band))
 
