@@ -69,6 +69,14 @@ auto_s="$(since "$start")"
 
 cached_after="$(find "$app/_internal/pymatting" -name '*.nbi' | wc -l)"
 
+# The editor with a file: still running after 30 s means Qt, its plugins and the file loaded.
+log "editor: open first.psd offscreen for 30 s"
+editor_rc=0
+timeout 30 "$app/strata" first.psd >"$work/editor.log" 2>&1 || editor_rc=$?
+if [ "$editor_rc" != 124 ]; then
+  log "error: the editor exited with status $editor_rc:"; tail -n 20 "$work/editor.log" >&2; exit 1
+fi
+
 "$py" - "$work/first.psd" "$work/auto.psd" "$work/astronaut.png" <<EOF
 import json, sys
 import numpy as np
@@ -92,6 +100,7 @@ print(json.dumps({
     "psd_size": list(psd.size),
     "composite_mean_abs_error": round(float(np.abs(flat - picture).mean()), 2),
     "auto_psd_layers": sum(1 for layer in auto.descendants() if not layer.is_group()),
+    "editor_ran_30s": True,
     "numba_cache_files_before": $cached_before,
     "numba_cache_files_after": $cached_after,
 }))
