@@ -110,8 +110,9 @@ def install(tmp_path: Path, *args: str, path_prefix: Path | None = None,
     }
     if path_prefix is not None:
         env["PATH"] = f"{path_prefix}{os.pathsep}{env['PATH']}"
+    # This Python, so that the new environment can borrow this one's packages.
     folders = ["--prefix", str(tmp_path / "strata"), "--bin-dir", str(tmp_path / "bin"),
-               "--data-home", str(tmp_path / "share")]
+               "--data-home", str(tmp_path / "share"), "--python", sys.executable]
     result = subprocess.run(["bash", str(INSTALL_SH), *folders, *args], env=env,
                             capture_output=True, text=True, timeout=120)
     if check:
