@@ -237,3 +237,13 @@ def test_built_program_decomposes_to_a_psd():
     assert report["psd_layers"] >= 2 and report["auto_psd_layers"] >= 2
     assert report["psd_size"] == [512, 512]
     assert report["composite_mean_abs_error"] < 8
+
+
+def test_editable_install_runs_the_checkout_and_uninstall_keeps_it(tmp_path):
+    install(tmp_path, "--no-pip", "--no-desktop", "--editable")
+    launcher = (tmp_path / "bin" / "strata").read_text()
+    assert str(ROOT / "main.py") in launcher
+    assert not (tmp_path / "strata" / "src").exists()
+    install(tmp_path, "--uninstall")
+    assert (ROOT / "main.py").exists() and (ROOT / "installer" / "install.sh").exists()
+    assert not (tmp_path / "strata").exists() and not (tmp_path / "bin" / "strata").exists()
