@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
     canvas_point,
     click,
     drag,
     isolated_settings_fixture,
+    send_mouse,
     window_fixture,
 )
 
@@ -182,3 +183,45 @@ def test_space_drag_pans_instead_of_moving(qtbot, loaded):
     qtbot.keyRelease(canvas, Qt.Key.Key_Space)
     assert canvas.view.pan_x == pan + 40
     assert loaded.session.undo_stack.count() == 0
+
+
+def test_panning_moves_the_last_frame_and_renders_once_settled(qtbot, loaded):
+    canvas, doc = loaded.canvas, loaded.session.doc
+    canvas.view.center(doc.width, doc.height, canvas.width(), canvas.height(), 4.0)
+    canvas.repaint()
+    rendered = canvas.frames_rendered
+    start = QPointF(canvas.width() / 2, canvas.height() / 2)
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, start, Qt.MouseButton.MiddleButton,
+               Qt.MouseButton.MiddleButton)
+    for i in range(1, 11):
+        send_mouse(canvas, QEvent.Type.MouseMove, start + QPointF(12 * i, 7 * i),
+                   Qt.MouseButton.MiddleButton)
+        canvas.repaint()
+    assert canvas.frames_rendered == rendered  # no composite while the hand moves
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, start + QPointF(120, 70),
+               Qt.MouseButton.NoButton, Qt.MouseButton.MiddleButton)
+    canvas.repaint()
+    assert canvas.frames_rendered == rendered + 1  # one fresh render for the new view
+    # the fresh frame is exact: canvas pixel (100, 80) shows the composite's pixel
+    loaded.session.set_active(None)
+    shown = grab_rgb(canvas)
+    wx, wy = canvas.view.to_widget(100.5, 80.5)
+    assert tuple(shown[int(wy), int(wx)]) == tuple(composite(doc)[80, 100, :3])
+
+
+def test_wheel_zoom_renders_once_the_wheel_stops(qtbot, loaded):
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    canvas = loaded.canvas
+    canvas.repaint()
+    rendered = canvas.frames_rendered
+    pos = canvas_point(loaded, 120, 80)
+    for _ in range(3):
+        event = QWheelEvent(pos, canvas.mapToGlobal(pos), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                            Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(canvas, event)
+        canvas.repaint()
+    assert canvas.frames_rendered == rendered  # the old frame, scaled, while the wheel turns
+    qtbot.waitUntil(lambda: canvas.frames_rendered == rendered + 1, timeout=5_000)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -40,6 +40,7 @@ HANDLE_CURSORS = (
     Qt.CursorShape.SizeHorCursor, Qt.CursorShape.SizeFDiagCursor, Qt.CursorShape.SizeVerCursor,
     Qt.CursorShape.SizeBDiagCursor, Qt.CursorShape.SizeHorCursor,
 )  # fmt: skip
+SETTLE_MS = 120  # re-render this long after the last pan or wheel step
 BACKGROUND = QColor("#282828")
 ACCENT = QColor("#4a9eff")
 
@@ -65,7 +66,15 @@ class Canvas(QWidget):
         self.view = Viewport()
         self.tool = "move"  # or "extract"
         self.frames_rendered = 0
-        self._frame: tuple[tuple, QImage] | None = None
+        # the last rendered frame: key, image, and where it lies (render scale, clip)
+        self._frame: tuple[tuple, QImage, float, tuple] | None = None
+        # while panning or wheel-zooming, the last frame is redrawn moved or scaled and the
+        # composite is re-rendered once the view settles (a full render can take 0.1-1 s)
+        self._interacting = False
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._settled)
         self._needs_fit = True
         self._space = False
         self._drag: dict | None = None
@@ -127,15 +136,40 @@ class Canvas(QWidget):
 
     # -- painting
 
+    def _frame_key(self, plan) -> tuple:
+        return (self.session.revision, id(self.session.doc), plan.render_scale, plan.clip)
+
     def _composite(self, plan) -> QImage:
-        key = (self.session.revision, id(self.session.doc), plan.render_scale, plan.clip)
+        key = self._frame_key(plan)
         if self._frame is None or self._frame[0] != key:
             buf = self.session.compositor.render(
                 view_scale=plan.render_scale, clip=plan.clip, active_id=self.session.active_id
             )
-            self._frame = (key, premul_to_qimage(buf))
+            self._frame = (key, premul_to_qimage(buf), plan.render_scale, plan.clip)
             self.frames_rendered += 1
         return self._frame[1]
+
+    def _stale_frame(self, plan) -> tuple[QImage, QRectF] | None:
+        """The last frame and where it lands now, if it shows the same document state."""
+        if not self._interacting or self._frame is None:
+            return None
+        key, image, rs, (cx, cy, cw, ch) = self._frame
+        if key[:2] != self._frame_key(plan)[:2]:
+            return None
+        x, y = self.view.to_widget(cx / rs, cy / rs)
+        k = self.view.zoom / rs
+        return image, QRectF(x, y, cw * k, ch * k)
+
+    def _begin_interaction(self) -> None:
+        self._interacting = True
+        self._settle.start()
+
+    def _settled(self) -> None:
+        if self._drag is not None and self._drag["kind"] == "pan":
+            self._settle.start()  # still panning
+            return
+        self._interacting = False
+        self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         painter = QPainter(self)
@@ -158,9 +192,13 @@ class Canvas(QWidget):
         painter.fillRect(visible, self._checker)
         plan = v.plan(doc.width, doc.height, self.width(), self.height())
         if plan is not None:
-            image = self._composite(plan)
+            stale = self._stale_frame(plan)
+            if stale is not None and self._frame_key(plan) != self._frame[0]:
+                image, target = stale
+            else:
+                image, target = self._composite(plan), QRectF(*plan.target)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, v.zoom < 1.0)
-            painter.drawImage(QRectF(*plan.target), image)
+            painter.drawImage(target, image)
         self._paint_overlay(painter)
         painter.end()
 
@@ -261,6 +299,7 @@ class Canvas(QWidget):
             return
         kind = drag["kind"]
         if kind == "pan":
+            self._begin_interaction()
             delta = pos - drag["start"]
             self.view.pan_x, self.view.pan_y = drag["pan0"]
             self.view.pan_by(delta.x(), delta.y())
@@ -321,6 +360,8 @@ class Canvas(QWidget):
         if drag is None:
             return
         if drag["kind"] == "pan":
+            self._interacting = False
+            self.update()
             self.setCursor(
                 Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.ArrowCursor
             )
@@ -348,6 +389,7 @@ class Canvas(QWidget):
         if delta == 0 or self.session.doc is None:
             return
         pos = event.position()
+        self._begin_interaction()
         self.view.zoom_at(self.view.zoom * math.pow(1.25, delta / 120), pos.x(), pos.y())
         self._zoomed()
 
