@@ -62,6 +62,36 @@ def test_session_mime_type_parses_and_claims_the_extension():
     assert mime.find(f"{MIME_NS}comment").text
 
 
+RECOGNISE = """
+import sys
+from PySide6.QtCore import QMimeDatabase
+db = QMimeDatabase()
+print(" ".join(db.mimeTypeForFile(path).name() for path in sys.argv[1:]))
+"""
+
+
+def test_qt_mime_database_recognises_a_real_session_by_name_and_by_content(tmp_path):
+    from app.core.document import Document
+    from app.core.formats.session import save_session
+
+    session = tmp_path / "poster.strata"
+    save_session(Document.from_image(np.zeros((8, 8, 4), np.uint8)), session)
+    renamed = tmp_path / "no-extension"
+    shutil.copy(session, renamed)
+    data_home = tmp_path / "share"
+    (data_home / "mime" / "packages").mkdir(parents=True)
+    shutil.copy(MIME_XML, data_home / "mime" / "packages")
+
+    def recognise(env_data_home: Path) -> list[str]:
+        env = {**os.environ, "XDG_DATA_HOME": str(env_data_home)}
+        result = subprocess.run([sys.executable, "-c", RECOGNISE, str(session), str(renamed)],
+                                env=env, capture_output=True, text=True, timeout=60, check=True)
+        return result.stdout.split()
+
+    assert recognise(data_home) == [SESSION_TYPE, SESSION_TYPE]
+    assert recognise(tmp_path / "empty") == ["application/zip", "application/zip"]
+
+
 @pytest.mark.gui
 def test_icon_png_is_the_svg_rendered():
     sys.path.insert(0, str(INSTALLER))
