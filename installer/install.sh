@@ -2,7 +2,7 @@
 # Install Strata for the current user from this checkout.
 #
 #   installer/install.sh                 environment, app, `strata` launcher, desktop entry
-#   installer/install.sh --with-qwen     also the qwen decomposer (torch for this machine, diffusers)
+#   installer/install.sh --with-qwen     also the qwen decomposer (torch for this machine, ...)
 #   installer/install.sh --dry-run       print the steps, change nothing
 #   installer/install.sh --uninstall     remove what an earlier run installed
 #
@@ -86,10 +86,16 @@ system="$(uname -s)"
 # ---- output and actions --------------------------------------------------------------------
 step() { printf '==> %s\n' "$*"; }
 note() { printf '    %s\n' "$*"; }
-quoted() { local out="" a; for a in "$@"; do out+="$(printf '%q' "$a") "; done; printf '%s' "${out% }"; }
+quoted() {
+  local out="" a
+  for a in "$@"; do out+="$(printf '%q' "$a") "; done
+  printf '%s' "${out% }"
+}
 # Run a command that changes something; --dry-run only prints it.
 act() {
-  if [ "$dry_run" = 1 ]; then note "would run: $(quoted "$@")"; else note "+ $(quoted "$@")"; "$@"; fi
+  if [ "$dry_run" = 1 ]; then note "would run: $(quoted "$@")"; return; fi
+  note "+ $(quoted "$@")"
+  "$@"
 }
 # The same for pip: its output (warnings of build tools included) goes to the log, and only
 # the log's end is shown when it fails.
@@ -116,6 +122,10 @@ put_file() {
   act cp "$file" "$dest"
 }
 
+update_mime_db() {
+  if command -v update-mime-database >/dev/null; then act update-mime-database "$data_home/mime"; fi
+}
+
 # ---- Python and the environment --------------------------------------------------------------
 python_ok() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 
@@ -130,7 +140,7 @@ find_python() {
       command -v "$candidate"; return
     fi
   done
-  die "Strata needs Python 3.11 or newer; install it (e.g. apt install python3.11-venv) or pass --python"
+  die "Strata needs Python 3.11 or newer; install it (e.g. python3.11-venv) or pass --python"
 }
 
 ensure_venv() {
@@ -145,7 +155,8 @@ ensure_venv() {
   [ -e "$venv" ] && act rm -rf "$venv"   # a broken or too old environment is rebuilt
   act "$py" "${args[@]}" "$venv"
   if [ "$no_pip" = 0 ]; then
-    act_logged "$venv/bin/python" -m pip install --upgrade pip || die "could not update pip in $venv"
+    act_logged "$venv/bin/python" -m pip install --upgrade pip \
+      || die "could not update pip in $venv"
   fi
 }
 
@@ -178,12 +189,16 @@ copy_snapshot() {
   note "copied $SNAPSHOT_PATHS from $ROOT"
 }
 
+# The newest CUDA version the NVIDIA driver supports ("12.4"), or nothing without a driver.
+cuda_version() {
+  command -v nvidia-smi >/dev/null || return 0
+  { nvidia-smi 2>/dev/null || true; } | sed -n 's/.*CUDA Version: *\([0-9]*\.[0-9]*\).*/\1/p' \
+    | head -n1 || true
+}
+
 # CUDA wheel tags this driver can run, best first; empty when there is no usable NVIDIA driver.
 cuda_tags() {
-  command -v nvidia-smi >/dev/null || return 0
-  local version
-  version="$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' \
-    | head -n1)"
+  local version; version="$(cuda_version)"
   [ -n "$version" ] || return 0
   local have=$(( ${version%%.*} * 100 + ${version#*.} )) entry need
   for entry in $CUDA_WHEELS; do
@@ -207,7 +222,8 @@ torch_indexes() {
     cpu) echo "$TORCH_INDEX_BASE/cpu" ;;
     cuda)
       tags="$(cuda_tags)"
-      [ -n "$tags" ] || die "--torch cuda: nvidia-smi finds no NVIDIA driver with CUDA 11.8 or newer"
+      [ -n "$tags" ] \
+        || die "--torch cuda: nvidia-smi finds no NVIDIA driver with CUDA 11.8 or newer"
       for tag in $tags; do echo "$TORCH_INDEX_BASE/$tag"; done ;;
     cu[0-9]*) echo "$TORCH_INDEX_BASE/$kind" ;;
     *) die "--torch must be auto, cpu, cuda, pypi or a wheel tag like cu126, not '$kind'" ;;
@@ -219,8 +235,7 @@ describe_torch() {
     pypi) if [ "$system" = Darwin ]; then echo "PyPI's wheels (MPS on Apple silicon)";
           else echo "PyPI's default wheels"; fi ;;
     */cpu) echo "CPU wheels from $1" ;;
-    *) echo "CUDA wheels ${1##*/} from $1 (driver: CUDA $(nvidia-smi 2>/dev/null \
-         | sed -n 's/.*CUDA Version: *\([0-9.]*\).*/\1/p' | head -n1))" ;;
+    *) echo "CUDA wheels ${1##*/} from $1 (driver: CUDA $(cuda_version))" ;;
   esac
 }
 
@@ -241,7 +256,7 @@ install_torch() {
       return
     fi
     if act_logged "$venv/bin/python" "${args[@]}"; then return; fi
-    note "no torch from $([ "$index" = pypi ] && echo PyPI || echo "$index"); trying the next source"
+    note "no torch from $([ "$index" = pypi ] && echo PyPI || echo "$index"); trying the next"
   done
   die "could not install torch from: $(echo $indexes)"
 }
@@ -314,7 +329,7 @@ install_desktop() {
       "$ROOT/installer/strata-mime.xml"
   else
     put_file "$ROOT/installer/strata-mime.xml" "$mime_dest" || true
-    if command -v update-mime-database >/dev/null; then act update-mime-database "$data_home/mime"; fi
+    update_mime_db
   fi
 
   step "desktop entry: $data_home/applications/strata.desktop"
@@ -368,7 +383,7 @@ uninstall() {
     fi
     if [ -e "$mime" ]; then
       remove "$mime"
-      if command -v update-mime-database >/dev/null; then act update-mime-database "$data_home/mime"; fi
+      update_mime_db
     fi
     remove "$data_home/icons/hicolor/scalable/apps/strata.svg"
     remove "$data_home/icons/hicolor/256x256/apps/strata.png"
