@@ -2,7 +2,8 @@
 
 A 4096x4096 document with 20 layers; synthetic mouse events drag one large layer. Each
 frame is measured in full: the mouse event, the command it pushes, the render and the
-paint (`repaint()` paints synchronously). Prints JSON.
+paint (`repaint()` paints synchronously). Then a middle-button pan, and the one render
+after the pan ends. Prints JSON.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_canvas.py [--frames 60]
 """
@@ -86,6 +87,31 @@ def drag_frames(canvas: Canvas, layer: Layer, frames: int) -> list[float]:
     return times
 
 
+def pan_frames(canvas: Canvas, frames: int) -> tuple[list[float], float]:
+    """Middle-button pan; returns each frame's time and the time of the render after release."""
+    start = QPointF(canvas.width() / 2, canvas.height() / 2)
+    mid = Qt.MouseButton.MiddleButton
+
+    def send_pan(kind, pos, button, buttons) -> None:
+        event = QMouseEvent(kind, pos, QPointF(canvas.mapToGlobal(pos.toPoint())), button,
+                            buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(canvas, event)
+
+    canvas.repaint()
+    send_pan(QEvent.Type.MouseButtonPress, start, mid, mid)
+    times = []
+    for i in range(1, frames + 1):
+        pos = QPointF(start.x() + 4 * i, start.y() + 3 * i)
+        t = time.perf_counter()
+        send_pan(QEvent.Type.MouseMove, pos, Qt.MouseButton.NoButton, mid)
+        canvas.repaint()
+        times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    send_pan(QEvent.Type.MouseButtonRelease, pos, mid, Qt.MouseButton.NoButton)
+    canvas.repaint()
+    return times, time.perf_counter() - t
+
+
 def summary(times: list[float]) -> dict:
     median = statistics.median(times)
     ordered = sorted(times)
@@ -124,6 +150,11 @@ def main() -> None:
     results["100%"] = {"zoom": 1.0, **summary(drag_frames(canvas, dragged, args.frames))}
     canvas.view.zoom_at(4.0, args.width / 2, args.height / 2)
     results["400%"] = {"zoom": 4.0, **summary(drag_frames(canvas, dragged, args.frames))}
+    for label, setup in (("pan fit", canvas.fit), ("pan 100%", canvas.actual_size)):
+        setup()
+        times, settle = pan_frames(canvas, args.frames)
+        results[label] = {"zoom": round(canvas.view.zoom, 4), **summary(times),
+                          "render_after_release_ms": round(settle * 1000, 1)}
     steps = session.undo_stack.count()
     print(json.dumps({
         "benchmark": "canvas drag",

@@ -17,6 +17,7 @@ ZOOM_LEVELS = (
 MIN_ZOOM, MAX_ZOOM = ZOOM_LEVELS[0], ZOOM_LEVELS[-1]
 
 Rect = tuple[int, int, int, int]
+WHOLE_CANVAS_AREA = 1.5  # render all of the canvas when it is at most this many widgets big
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,19 @@ class Viewport:
         self._round_pan()
 
     def plan(self, doc_w: int, doc_h: int, widget_w: int, widget_h: int) -> FramePlan | None:
-        """What to render for a frame, or None when the canvas is out of sight."""
+        """What to render for a frame, or None when the canvas is out of sight.
+
+        When the whole canvas at the render scale is not much bigger than the widget, all of
+        it is rendered, so that panning never needs a new render.
+        """
         rs = min(self.zoom, 1.0)
         full_w, full_h = math.ceil(doc_w * rs - 1e-9), math.ceil(doc_h * rs - 1e-9)
+        if rs < 1.0 and full_w * full_h <= WHOLE_CANVAS_AREA * widget_w * widget_h:
+            if (self.pan_x >= widget_w or self.pan_y >= widget_h
+                    or self.pan_x + full_w <= 0 or self.pan_y + full_h <= 0):
+                return None
+            target = (self.pan_x, self.pan_y, float(full_w), float(full_h))
+            return FramePlan(rs, (0, 0, full_w, full_h), target)
         # visible widget rectangle expressed in render pixels
         k = rs / self.zoom
         x0 = max(0, math.floor(-self.pan_x * k))
