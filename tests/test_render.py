@@ -104,6 +104,32 @@ def test_scale_changes_the_covered_area_by_the_factor():
     assert ratio == pytest.approx(4.0, rel=0.03)
 
 
+@pytest.mark.parametrize("view_scale", [0.25, 0.3, 0.11])
+def test_shrinking_ignores_the_colour_of_transparent_pixels(view_scale):
+    """Area averaging happens premultiplied: no dark (or light) fringes at soft edges."""
+    black = np.zeros((30, 30, 4), np.uint8)
+    black[10:20, 10:20] = (255, 0, 0, 255)
+    black[9, 10:20] = (255, 0, 0, 100)
+    white = black.copy()
+    white[black[:, :, 3] == 0] = (255, 255, 255, 0)
+    a = render_layer(Layer(black, (3, 5)), view_scale)
+    b = render_layer(Layer(white, (3, 5)), view_scale)
+    np.testing.assert_allclose(a.premul, b.premul, atol=1e-6)
+    shown = a.premul[:, :, 3] > 0.02
+    straight_red = a.premul[:, :, 0][shown] / a.premul[:, :, 3][shown]
+    np.testing.assert_allclose(straight_red, 1.0, atol=1e-3)
+    assert a.premul[:, :, 1:3].max() < 1e-6
+
+
+@pytest.mark.parametrize("scale", [0.3, 0.2, 0.11])
+def test_shrinking_a_flat_colour_keeps_it(scale):
+    layer = Layer(_solid((40, 150, 220), 64, 48), (0, 0), LayerParams(scale=(scale, scale)))
+    placed = render_layer(layer)
+    interior = placed.premul[2:-2, 2:-2]  # bilinear edges fall off over ~2 view pixels
+    assert np.abs(interior - np.float32([40, 150, 220, 255]) / 255).max() < 2e-3
+    assert abs(placed.premul[:, :, 3].sum() - 64 * 48 * scale * scale) < 0.1 * 64 * 48 * scale
+
+
 def test_scale_then_translate_moves_the_centre_by_the_offset():
     layer = Layer(_disc(20), (10, 10), LayerParams(scale=(1.5, 1.5), offset=(5.5, -3.25)))
     placed = render_layer(layer)
