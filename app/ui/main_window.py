@@ -3,13 +3,10 @@ menus, toolbar and status bar; it wires the session to the file and decompose co
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QByteArray, QRectF, QSettings, Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -18,8 +15,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import commands
-from app.core.formats import IMPORT_EXTENSIONS
-from app.core.formats.recovery import RecoveryInfo, discard_recovery, find_recovery
 from app.ui.canvas import Canvas
 from app.ui.decompose_controller import DecomposeController
 from app.ui.documents import DocumentFiles
@@ -30,17 +25,11 @@ from app.ui.properties import PropertiesPanel
 from app.ui.resources import icon
 from app.ui.session import EditorSession
 from app.ui.tasks import run_in_background
-
-EXPORTS = {
-    "psd": ("Photoshop (*.psd)", ".psd"),
-    "ora": ("OpenRaster (*.ora)", ".ora"),
-    "png": ("Flattened PNG (*.png)", ".png"),
-    "jpg": ("Flattened JPEG (*.jpg *.jpeg)", ".jpg"),
-}
-SESSION_FILTER = "Strata session (*.strata)"
+from app.ui.window_actions import ActionsMixin
+from app.ui.window_files import FileDialogsMixin
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
     def __init__(self, recovery_dir: str | None = None, autosave_ms: int = 60_000) -> None:
         super().__init__()
         self.session = EditorSession(parent=self)
@@ -66,145 +55,6 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # -- construction
-
-    def _action(
-        self, text: str, slot, shortcut=None, icon_name: str = "", tip: str = ""
-    ) -> QAction:
-        action = QAction(text, self)
-        if icon_name:
-            action.setIcon(icon(icon_name))
-        if shortcut is not None:
-            if isinstance(shortcut, list):
-                action.setShortcuts(shortcut)
-            else:
-                action.setShortcut(shortcut)
-        hint = tip or text.replace("...", "").replace("&", "")
-        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        action.setToolTip(f"{hint} ({keys})" if keys else hint)
-        action.setStatusTip(hint)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _make_actions(self) -> None:
-        a = self._action
-        K = QKeySequence
-        self.act_open = a("&Open...", self.open_dialog, K.StandardKey.Open, "open",
-                          "Open an image, PSD, ORA or session")
-        self.act_save = a("&Save", self.save, K.StandardKey.Save, "save", "Save the session")
-        self.act_save_as = a("Save &As...", self.save_as, K.StandardKey.SaveAs, "",
-                             "Save the session under a new name")
-        self.act_export = {
-            "psd": a("Photoshop (PSD)...", lambda: self.export_dialog("psd"), K("Ctrl+Shift+E"),
-                     "export", "Export layers as a PSD"),
-            "ora": a("OpenRaster (ORA)...", lambda: self.export_dialog("ora")),
-            "dir": a("Layer PNGs (folder)...", lambda: self.export_dialog("dir")),
-            "png": a("Flattened PNG...", lambda: self.export_dialog("png")),
-            "jpg": a("Flattened JPEG...", lambda: self.export_dialog("jpg")),
-        }
-        self.act_quit = a("&Quit", self.close, K.StandardKey.Quit)
-        stack = self.session.undo_stack
-        self.act_undo = stack.createUndoAction(self, "Undo")
-        self.act_undo.setShortcut(K.StandardKey.Undo)
-        self.act_undo.setIcon(icon("undo"))
-        self.act_redo = stack.createRedoAction(self, "Redo")
-        self.act_redo.setShortcuts([K("Ctrl+Shift+Z"), K("Ctrl+Y")])
-        self.act_redo.setIcon(icon("redo"))
-        for act in (self.act_undo, self.act_redo):
-            self.addAction(act)
-        self.act_delete = a("&Delete Layer", self.delete_layer, K(Qt.Key.Key_Delete), "delete")
-        self.act_duplicate = a("D&uplicate Layer", self.duplicate_layer, K("Ctrl+J"),
-                               "duplicate")
-        self.act_merge = a("&Merge Down", self.merge_down, K("Ctrl+E"), "merge",
-                           "Merge the layer into the one below")
-        self.act_rename = a("&Rename Layer...", self.rename_layer, K(Qt.Key.Key_F2))
-        self.act_raise = a("Move Layer &Up", lambda: self.restack(1), K("Ctrl+]"), "up")
-        self.act_lower = a("Move Layer Do&wn", lambda: self.restack(-1), K("Ctrl+["), "down")
-        self.act_export_layer = a("Export Layer as &PNG...", self.export_layer_dialog)
-        self.act_decompose = a("&Decompose...", lambda: self.decomposer.ask(), K("Ctrl+D"),
-                               "decompose", "Split the picture into layers")
-        self.act_decompose_layer = a(
-            "Decompose &Further...", self.decompose_active, K("Ctrl+Shift+D"), "decompose-layer",
-            "Split the selected layer into more layers",
-        )
-        self.act_cancel = a("Cancel Decomposition", self.decomposer.cancel, K(Qt.Key.Key_Escape))
-        tools = QActionGroup(self)
-        self.act_move_tool = a("&Move Tool", lambda: self.canvas.set_tool("move"), K("V"),
-                               "move", "Select, move and scale layers")
-        self.act_extract_tool = a("E&xtract Tool", lambda: self.canvas.set_tool("extract"),
-                                  K("E"), "extract",
-                                  "Drag a box around an object to lift it onto its own layer")
-        for act in (self.act_move_tool, self.act_extract_tool):
-            act.setCheckable(True)
-            tools.addAction(act)
-        self.act_move_tool.setChecked(True)
-        self.act_zoom_in = a("Zoom &In", self.canvas.zoom_in,
-                             [K("Ctrl+="), K("Ctrl++")], "zoom-in")
-        self.act_zoom_out = a("Zoom &Out", self.canvas.zoom_out, K("Ctrl+-"), "zoom-out")
-        self.act_fit = a("&Fit to Window", self.canvas.fit, K("Ctrl+0"), "zoom-fit")
-        self.act_actual = a("&Actual Pixels (100%)", self.canvas.actual_size, K("Ctrl+1"),
-                            "zoom-actual")
-        self.act_models = a("&Models...", self.show_models, None, "", "Decomposers and weights")
-        self.act_about = a("&About Strata", self.show_about)
-
-    def _make_menus(self) -> None:
-        bar = self.menuBar()
-        file = bar.addMenu("&File")
-        file.addAction(self.act_open)
-        self.recent_menu = file.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file.addSeparator()
-        file.addAction(self.act_save)
-        file.addAction(self.act_save_as)
-        export = file.addMenu("&Export")
-        export.setIcon(icon("export"))
-        for act in self.act_export.values():
-            export.addAction(act)
-        file.addSeparator()
-        file.addAction(self.act_quit)
-        edit = bar.addMenu("&Edit")
-        edit.addAction(self.act_undo)
-        edit.addAction(self.act_redo)
-        edit.addSeparator()
-        edit.addAction(self.act_move_tool)
-        edit.addAction(self.act_extract_tool)
-        layer = bar.addMenu("&Layer")
-        for act in self.layer_context_actions():
-            if act is None:
-                layer.addSeparator()
-            else:
-                layer.addAction(act)
-        image = bar.addMenu("&Image")
-        image.addAction(self.act_decompose)
-        image.addAction(self.act_decompose_layer)
-        image.addAction(self.act_cancel)
-        self.view_menu = bar.addMenu("&View")
-        for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, self.act_actual):
-            self.view_menu.addAction(act)
-        self.view_menu.addSeparator()
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.act_models)
-        help_menu.addAction(self.act_about)
-
-    def layer_context_actions(self) -> list[QAction | None]:
-        return [
-            self.act_decompose_layer, None, self.act_duplicate, self.act_merge,
-            self.act_delete, self.act_rename, None, self.act_raise, self.act_lower, None,
-            self.act_export_layer,
-        ]  # fmt: skip
-
-    def _make_toolbar(self) -> None:
-        bar = self.addToolBar("Main")
-        bar.setObjectName("mainToolbar")
-        bar.setMovable(False)
-        for act in (self.act_open, self.act_save, self.act_export["psd"], None,
-                    self.act_undo, self.act_redo, None, self.act_move_tool,
-                    self.act_extract_tool, None, self.act_decompose, None,
-                    self.act_zoom_out, self.act_zoom_in, self.act_fit, self.act_actual):
-            if act is None:
-                bar.addSeparator()
-            else:
-                bar.addAction(act)
 
     def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -335,141 +185,6 @@ class MainWindow(QMainWindow):
         self.act_merge.setEnabled(index > 0)
         self.act_lower.setEnabled(index > 0)
         self.act_raise.setEnabled(doc is not None and 0 <= index < len(doc.layers) - 1)
-
-    # -- files
-
-    def open_dialog(self) -> None:
-        if not self.confirm_discard():
-            return
-        patterns = " ".join(f"*{ext}" for ext in IMPORT_EXTENSIONS)
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open", self._last_dir(), f"Images and layered files ({patterns});;All files (*)"
-        )
-        if path:
-            self.open_file(path)
-
-    def open_file(self, path: str) -> None:
-        QSettings().setValue("lastDir", str(Path(path).parent))
-        self.files.open(path)
-
-    def _last_dir(self) -> str:
-        return str(QSettings().value("lastDir", str(Path.home())))
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.files.recent()
-        for path in files:
-            act = self.recent_menu.addAction(Path(path).name)
-            act.setToolTip(path)
-            act.triggered.connect(lambda _c=False, p=path: self._open_recent(p))
-        if files:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear Recent Files", self.files.clear_recent)
-        else:
-            self.recent_menu.addAction("No recent files").setEnabled(False)
-
-    def _open_recent(self, path: str) -> None:
-        if self.confirm_discard():
-            self.open_file(path)
-
-    def save(self) -> None:
-        if self.session.path:
-            self.files.save_to(self.session.path)
-        else:
-            self.save_as()
-
-    def save_as(self) -> None:
-        if self.session.doc is None:
-            return
-        default = str(Path(self._last_dir()) / (Path(self.files.display_name).stem + ".strata"))
-        path, _ = QFileDialog.getSaveFileName(self, "Save Session", default, SESSION_FILTER)
-        if path:
-            if not path.lower().endswith(".strata"):
-                path += ".strata"
-            self.files.save_to(path)
-
-    def export_dialog(self, kind: str) -> None:
-        if self.session.doc is None:
-            return
-        stem = Path(self.files.display_name).stem
-        if kind == "dir":
-            path = QFileDialog.getExistingDirectory(self, "Export Layer PNGs to Folder",
-                                                    self._last_dir())
-            if path:
-                self.files.export(str(Path(path) / f"{stem} layers"))
-            return
-        filter_text, ext = EXPORTS[kind]
-        default = str(Path(self._last_dir()) / (stem + ext))
-        path, _ = QFileDialog.getSaveFileName(self, "Export", default, filter_text)
-        if path:
-            if Path(path).suffix.lower() not in (ext, ".jpeg"):
-                path += ext
-            self.files.export(path)
-
-    def export_layer_dialog(self) -> None:
-        layer = self.session.active_layer()
-        if layer is None:
-            return
-        default = str(Path(self._last_dir()) / f"{layer.name}.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Export Layer", default, "PNG (*.png)")
-        if path:
-            if not path.lower().endswith(".png"):
-                path += ".png"
-            self.files.export(path, layer.id)
-
-    def confirm_discard(self) -> bool:
-        """Ask about unsaved changes; True when it is fine to replace or close the document."""
-        if not self.session.is_modified:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes",
-            f"Save the changes to {self.files.display_name} before closing it?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save,
-        )
-        if answer == QMessageBox.StandardButton.Cancel:
-            return False
-        if answer == QMessageBox.StandardButton.Save:
-            path = self.session.path
-            if not path:
-                path, _ = QFileDialog.getSaveFileName(self, "Save Session", self._last_dir(),
-                                                      SESSION_FILTER)
-                if not path:
-                    return False
-            return self.files.save_now(path)
-        self.files.discard_own_recovery()
-        return True
-
-    # -- recovery
-
-    def offer_recovery(self) -> bool:
-        """At start: offer to restore autosaved work left by a crash; True if restoring."""
-        if self.files.recovery_dir is None:
-            return False
-        found = find_recovery(self.files.recovery_dir)
-        if not found:
-            return False
-        info = found[0]
-        name = Path(info.document_path).name if info.document_path else "an unsaved document"
-        box = QMessageBox(
-            QMessageBox.Icon.Question, "Restore unsaved work",
-            f"Strata did not close normally. Restore {name}, autosaved at "
-            f"{info.saved.astimezone():%Y-%m-%d %H:%M}?",
-            QMessageBox.StandardButton.NoButton, self,
-        )
-        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        box.exec()
-        if box.clickedButton() is restore:
-            self.restore_recovery(info)
-            return True
-        for item in found:
-            discard_recovery(item)
-        return False
-
-    def restore_recovery(self, info: RecoveryInfo) -> None:
-        self.files.restore(info)
 
     # -- layer actions
 
