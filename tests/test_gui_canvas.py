@@ -225,3 +225,19 @@ def test_wheel_zoom_renders_once_the_wheel_stops(qtbot, loaded):
         canvas.repaint()
     assert canvas.frames_rendered == rendered  # the old frame, scaled, while the wheel turns
     qtbot.waitUntil(lambda: canvas.frames_rendered == rendered + 1, timeout=5_000)
+
+
+def test_hover_outlines_what_a_click_would_select(loaded):
+    canvas, session = loaded.canvas, loaded.session
+    session.set_active(None)
+    square = session.doc.layers[1]
+    send_mouse(canvas, QEvent.Type.MouseMove, canvas_point(loaded, 60, 70), Qt.MouseButton.NoButton)
+    assert canvas._hover_layer() is square
+    loaded.session.set_active(None)
+    shown = grab_rgb(canvas)
+    x0, y0, x1, y1 = square.bounds()
+    wx, wy = canvas.view.to_widget(x0, y0)
+    edge = shown[int(wy), int(wx) : int(canvas.view.to_widget(x1, y0)[0])]
+    assert (edge[:, 2] > edge[:, 0]).mean() > 0.3  # a bluish dashed line along the top edge
+    send_mouse(canvas, QEvent.Type.MouseMove, QPointF(2, 2), Qt.MouseButton.NoButton)
+    assert canvas._hover_layer() is None

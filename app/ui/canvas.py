@@ -43,6 +43,7 @@ HANDLE_CURSORS = (
 SETTLE_MS = 120  # re-render this long after the last pan or wheel step
 BACKGROUND = QColor("#282828")
 ACCENT = QColor("#4a9eff")
+HOVER = QColor(74, 158, 255, 170)
 
 
 def _checker_brush() -> QBrush:
@@ -77,6 +78,7 @@ class Canvas(QWidget):
         self._settle.timeout.connect(self._settled)
         self._needs_fit = True
         self._space = False
+        self._hover_id: str | None = None
         self._drag: dict | None = None
         self._checker = _checker_brush()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -218,6 +220,11 @@ class Canvas(QWidget):
 
     def _paint_overlay(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        hover = self._hover_layer()
+        if hover is not None and hover.id != self.session.active_id and self._drag is None:
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(HOVER, 1, Qt.PenStyle.DashLine))
+            painter.drawRect(self._layer_widget_rect(hover))
         layer = self.session.active_layer()
         if layer is not None and layer.params.visible and self.tool == "move":
             rect = self._layer_widget_rect(layer)
@@ -373,16 +380,37 @@ class Canvas(QWidget):
             if rect.width() >= 2 and rect.height() >= 2:
                 self.extract_requested.emit(rect)
 
+    def _hover_layer(self) -> Layer | None:
+        doc = self.session.doc
+        if self._hover_id is None or doc is None:
+            return None
+        try:
+            return doc.layer(self._hover_id)
+        except KeyError:
+            return None
+
     def _update_hover_cursor(self, pos: QPointF) -> None:
         if self._space:
             return
         if self.tool == "extract":
             self.setCursor(Qt.CursorShape.CrossCursor)
             return
+        doc = self.session.doc
+        hit = None if doc is None else doc.topmost_at(*self._canvas_point(pos))
+        hover_id = None if hit is None else hit.id
+        if hover_id != self._hover_id:  # outline what a click would select
+            self._hover_id = hover_id
+            self.update()
         handle = self.handle_at(pos)
         self.setCursor(
             QCursor(HANDLE_CURSORS[handle]) if handle is not None else Qt.CursorShape.ArrowCursor
         )
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        if self._hover_id is not None:
+            self._hover_id = None
+            self.update()
+        super().leaveEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         delta = event.angleDelta().y()
