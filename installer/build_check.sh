@@ -5,6 +5,7 @@
 #
 #   installer/build_check.sh              build into dist/strata (work files in build/), then check
 #   installer/build_check.sh --no-build   check the dist/strata that is already there
+#   STRATA_DIST=DIR installer/build_check.sh --no-build   check DIR/strata instead
 #
 # Takes several minutes on 2 cores. tests/test_installer.py runs it when STRATA_BUILD_CHECK=1.
 set -euo pipefail
@@ -13,7 +14,7 @@ cd "$root"
 build=1
 [ "${1:-}" = "--no-build" ] && build=0
 py="$root/.venv/bin/python"
-dist="$root/dist"
+dist="${STRATA_DIST:-$root/dist}"
 app="$dist/strata"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -22,7 +23,7 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 [ -x "$py" ] || "$root/installer/bootstrap.sh" app >&2
-build_s=null
+build_s=None  # a Python literal: the report below is written by Python
 if [ "$build" = 1 ]; then
   if ! "$py" -c "import PyInstaller" 2>/dev/null; then
     log "installing PyInstaller (the build extra)"
@@ -52,7 +53,11 @@ export QT_QPA_PLATFORM=offscreen
 # numba keeps pymatting's compiled code inside the build (see strata.spec): the first run after
 # a build compiles and fills that cache, so the folder ships warm. NUMBA_CACHE_DIR would move it.
 unset NUMBA_CACHE_DIR
-cached_before="$(find "$app/_internal/pymatting" -name '*.nbi' | wc -l)"
+numba_cache_files() {
+  if [ -d "$app/_internal/pymatting" ]; then find "$app/_internal/pymatting" -name '*.nbi' | wc -l
+  else echo 0; fi
+}
+cached_before="$(numba_cache_files)"
 # Away from the checkout, so that nothing can be imported from the source tree by accident.
 cd "$work"
 runs=()
@@ -67,7 +72,7 @@ start="$(now)"
 "$app/strata" decompose astronaut.png -o auto.psd >&2
 auto_s="$(since "$start")"
 
-cached_after="$(find "$app/_internal/pymatting" -name '*.nbi' | wc -l)"
+cached_after="$(numba_cache_files)"
 
 # The editor with a file: still running after 30 s means Qt, its plugins and the file loaded.
 log "editor: open first.psd offscreen for 30 s"
