@@ -32,6 +32,7 @@ from app.core.render import (
 
 BAND_BYTES = 64 << 20  # full renders work in bands of rows of at most this much float32 RGBA
 BAND_ROWS = 512  # ... and at least this many rows (each band re-shrinks downscaled layers)
+STRIP_BYTES = 1 << 20  # a frame blends strips of rows of about this much float32 RGBA
 
 
 def band_rows(width: int) -> int:
@@ -160,7 +161,7 @@ class Compositor:
         self._above_sig: _Signature | None = None
         # below: premultiplied float32; above: premultiplied times 255, and its 1 - alpha
         self._below = self._above255 = self._above_inv = np.zeros((0, 0, 4), np.float32)
-        self._scratch = np.zeros((0, 0, 4), np.float32)  # the frame's blend, reused
+        self._scratch = np.zeros(0, np.float32)  # a strip of the frame's blend
         self._active_entry: _Entry | None = None
         self._active_rect: Rect | None = None
         self._prepared: tuple[tuple, np.ndarray] | None = None
@@ -258,29 +259,41 @@ class Compositor:
     def _blend_three(self, layer: Layer, view_scale: float, area: Rect, dirty: Rect) -> None:
         """out[dirty] = above over (active over below), as premultiplied uint8.
 
-        This is `over_premul` twice, fused so that each plane is read once: the frame's
-        time is memory traffic.
+        This is `over_premul` twice, fused so that each plane is read once, in strips of
+        rows small enough for the scratch strip to stay in cache: the frame's time is
+        memory traffic.
         """
+        patch = self._active_patch(layer, view_scale, dirty)
         x, y, w, h = dirty
+        step = min(h, max(1, STRIP_BYTES // (16 * w)))
+        if self._scratch.size < step * w * 4:
+            self._scratch = np.empty(step * w * 4, np.float32)
+        scratch = self._scratch[: step * w * 4].reshape(step, w, 4)
+        for top in range(y, y + h, step):
+            self._blend_strip(area, (x, top, w, min(step, y + h - top)), patch, scratch)
+
+    def _blend_strip(self, area: Rect, strip: Rect, patch, scratch: np.ndarray) -> None:
+        x, y, w, h = strip
         rows = slice(y - area[1], y - area[1] + h)
         cols = slice(x - area[0], x - area[0] + w)
-        if self._scratch.shape != self._below.shape:
-            self._scratch = np.empty_like(self._below)
-        buf = self._scratch[:h, :w]
+        buf = scratch[:h]
         below = self._below[rows, cols]
-        patch = self._active_patch(layer, view_scale, dirty)
-        if patch is None:
+        inner = None
+        if patch is not None:
+            (px, py, pw, ph), premul, inv, opacity = patch
+            inner = _intersect((px, py, pw, ph), strip)
+        if inner is None:
             np.copyto(buf, below)
         else:
-            (px, py, pw, ph), premul, inv, opacity = patch
-            inner = (px - x, py - y, pw, ph)
-            for rx, ry, rw, rh in _around((0, 0, w, h), inner):
+            ix, iy, iw, ih = inner
+            for rx, ry, rw, rh in _around((0, 0, w, h), (ix - x, iy - y, iw, ih)):
                 np.copyto(buf[ry : ry + rh, rx : rx + rw], below[ry : ry + rh, rx : rx + rw])
-            inside = (slice(py - y, py - y + ph), slice(px - x, px - x + pw))
-            cv2.multiply(below[inside], inv, dst=buf[inside])
-            cv2.scaleAdd(premul, opacity, buf[inside], dst=buf[inside])
+            inside = (slice(iy - y, iy - y + ih), slice(ix - x, ix - x + iw))
+            part = (slice(iy - py, iy - py + ih), slice(ix - px, ix - px + iw))
+            cv2.multiply(below[inside], inv[part], dst=buf[inside])
+            cv2.scaleAdd(premul[part], opacity, buf[inside], dst=buf[inside])
         cv2.multiply(buf, self._above_inv[rows, cols], dst=buf, scale=255.0)
-        cv2.add(buf, self._above255[rows, cols], dst=self._out_view(dirty), dtype=cv2.CV_8U)
+        cv2.add(buf, self._above255[rows, cols], dst=self._out_view(strip), dtype=cv2.CV_8U)
 
     def _active_patch(
         self, layer: Layer, view_scale: float, dirty: Rect
