@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QEvent, Qt
 from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
     canvas_point,
     doc_composite,
     drag,
     isolated_settings_fixture,
+    send_mouse,
     window_fixture,
 )
 
 from app.core.document import Document
 from app.core.layer import LayerParams
-from app.ui.extract import ExtractFailed, extract_layers
+from app.ui.extract import ExtractFailed, extract_layers, stroke_region
 
 DISC = (150, 100, 40)  # centre x, y and radius
 
@@ -93,3 +95,39 @@ def test_a_box_off_the_layer_is_refused():
     doc = Document.from_image(scene())
     with pytest.raises(ExtractFailed):
         extract_layers(doc.layers[0], (400, 400, 50, 50), "Obj")
+
+
+def test_extract_brush_a_loop_painted_around_the_object(qtbot, window):
+    original = scene()
+    window.session.set_document(Document.from_image(original))
+    window.canvas.actual_size()
+    window.act_brush_tool.trigger()
+    assert window.canvas.tool == "brush"
+    x, y, r = DISC
+    loop = [canvas_point(window, x + (r + 10) * np.cos(t), y + (r + 10) * np.sin(t))
+            for t in np.linspace(0, 2 * np.pi, 48)]
+    send_mouse(window.canvas, QEvent.Type.MouseButtonPress, loop[0], Qt.MouseButton.LeftButton,
+               Qt.MouseButton.LeftButton)
+    for point in loop[1:]:
+        send_mouse(window.canvas, QEvent.Type.MouseMove, point, Qt.MouseButton.LeftButton)
+    send_mouse(window.canvas, QEvent.Type.MouseButtonRelease, loop[-1], Qt.MouseButton.NoButton,
+               Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.session.doc.layers) == 2, timeout=30_000)
+    extracted = window.session.doc.layers[1]
+    full = np.zeros((200, 300), np.uint8)
+    ox, oy = extracted.origin
+    eh, ew = extracted.pixels.shape[:2]
+    full[oy : oy + eh, ox : ox + ew] = extracted.pixels[:, :, 3]
+    d = disc_distance()
+    assert (full[d < r - 2] > 200).mean() > 0.99  # the loop's inside counts as painted
+    assert (full[d > r + 2] > 20).mean() < 0.01
+    window.act_undo.trigger()
+    assert np.array_equal(doc_composite(window), original)
+
+
+def test_stroke_region_fills_what_the_stroke_encloses():
+    layer = Document.from_image(scene()).layers[0]
+    square = [(50, 50), (150, 50), (150, 150), (50, 150), (50, 50)]
+    region = stroke_region(layer, square, radius=3)
+    assert region[100, 100] and region[50, 100] and not region[20, 20]
+    assert abs(int(region.sum()) - 106 * 106) < 700

@@ -40,6 +40,7 @@ HANDLE_CURSORS = (
     Qt.CursorShape.SizeHorCursor, Qt.CursorShape.SizeFDiagCursor, Qt.CursorShape.SizeVerCursor,
     Qt.CursorShape.SizeBDiagCursor, Qt.CursorShape.SizeHorCursor,
 )  # fmt: skip
+BRUSH_RADIUS = 12  # widget pixels, of the extract brush
 SETTLE_MS = 120  # re-render this long after the last pan or wheel step
 BACKGROUND = QColor("#282828")
 ACCENT = QColor("#4a9eff")
@@ -60,12 +61,13 @@ class Canvas(QWidget):
     zoom_changed = Signal(float)
     cursor_moved = Signal(float, float)  # canvas coordinates under the mouse
     extract_requested = Signal(QRectF)  # a canvas rectangle dragged with the extract tool
+    extract_painted = Signal(list, float)  # canvas points and brush radius of a painted region
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
         self.view = Viewport()
-        self.tool = "move"  # or "extract"
+        self.tool = "move"  # or "extract" (a box) or "brush" (paint a rough region)
         self.frames_rendered = 0
         # the last rendered frame: key, image, and where it lies (render scale, clip)
         self._frame: tuple[tuple, QImage, float, tuple] | None = None
@@ -237,6 +239,15 @@ class Canvas(QWidget):
             painter.setPen(QPen(ACCENT, 1))
             for handle in self._handle_rects(layer):
                 painter.drawRect(handle)
+        if self._drag is not None and self._drag["kind"] == "brush":
+            points = [QPointF(*self.view.to_widget(x, y)) for x, y in self._drag["points"]]
+            pen = QPen(QColor(74, 158, 255, 110), 2 * BRUSH_RADIUS)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolyline(points)
         if self._drag is not None and self._drag["kind"] == "extract":
             rect = QRectF(self._drag["start"], self._drag["now"]).normalized()
             painter.setBrush(QColor(74, 158, 255, 40))
@@ -273,6 +284,10 @@ class Canvas(QWidget):
             return
         if self.tool == "extract":
             self._drag = {"kind": "extract", "start": pos, "now": pos}
+            return
+        if self.tool == "brush":
+            self._drag = {"kind": "brush", "points": [self._canvas_point(pos)]}
+            self.update()
             return
         handle = self.handle_at(pos)
         layer = self.session.active_layer()
@@ -313,6 +328,9 @@ class Canvas(QWidget):
             self.update()
         elif kind == "extract":
             drag["now"] = pos
+            self.update()
+        elif kind == "brush":
+            drag["points"].append((cx, cy))
             self.update()
         elif kind in ("move", "scale"):
             if not drag["started"]:
@@ -379,6 +397,9 @@ class Canvas(QWidget):
             self.update()
             if rect.width() >= 2 and rect.height() >= 2:
                 self.extract_requested.emit(rect)
+        elif drag["kind"] == "brush":
+            self.update()
+            self.extract_painted.emit(drag["points"], BRUSH_RADIUS / self.view.zoom)
 
     def _hover_layer(self) -> Layer | None:
         doc = self.session.doc
@@ -392,7 +413,7 @@ class Canvas(QWidget):
     def _update_hover_cursor(self, pos: QPointF) -> None:
         if self._space:
             return
-        if self.tool == "extract":
+        if self.tool in ("extract", "brush"):
             self.setCursor(Qt.CursorShape.CrossCursor)
             return
         doc = self.session.doc
@@ -465,6 +486,6 @@ class Canvas(QWidget):
     def set_tool(self, tool: str) -> None:
         self.tool = tool
         self.setCursor(
-            Qt.CursorShape.CrossCursor if tool == "extract" else Qt.CursorShape.ArrowCursor
+            Qt.CursorShape.ArrowCursor if tool == "move" else Qt.CursorShape.CrossCursor
         )
         self.update()

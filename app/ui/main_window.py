@@ -18,7 +18,7 @@ from app.core import commands
 from app.ui.canvas import Canvas
 from app.ui.decompose_controller import DecomposeController
 from app.ui.documents import DocumentFiles
-from app.ui.extract import extract_command
+from app.ui.extract import box_region, extract_command, stroke_region
 from app.ui.layer_panel import LayerPanel
 from app.ui.progress import ProgressWidget
 from app.ui.properties import PropertiesPanel
@@ -115,6 +115,7 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self.canvas.zoom_changed.connect(self._show_zoom)
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.extract_requested.connect(self.extract)
+        self.canvas.extract_painted.connect(self.extract_painted)
         self.files.status.connect(self.status_message)
         self.files.saved.connect(self._update_title)
         self.files.opened.connect(self._update_title)
@@ -220,16 +221,26 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
             self.decomposer.ask(self.session.active_id)
 
     def extract(self, rect: QRectF) -> None:
+        """Extract what the box dragged with the extract tool holds."""
+        box = (rect.x(), rect.y(), rect.width(), rect.height())
+        centre = rect.center()
+        self._extract(lambda layer: box_region(layer, box), (centre.x(), centre.y()))
+
+    def extract_painted(self, points: list, radius: float) -> None:
+        """Extract what the region painted with the extract brush covers."""
+        xs, ys = zip(*points)
+        centre = (sum(xs) / len(xs), sum(ys) / len(ys))
+        self._extract(lambda layer: stroke_region(layer, points, radius), centre)
+
+    def _extract(self, make_region, centre: tuple[float, float]) -> None:
         doc, layer = self.session.doc, self.session.active_layer()
         if doc is None:
             return
-        centre = rect.center()
         if layer is None or not layer.params.visible:
-            layer = doc.topmost_at(centre.x(), centre.y())
+            layer = doc.topmost_at(*centre)
         if layer is None:
             self.status_message("Select the layer that holds the object first.")
             return
-        box = (rect.x(), rect.y(), rect.width(), rect.height())
         target = layer
 
         def done(command) -> None:
@@ -238,8 +249,8 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
                 self.status_message("Extracted a new layer; the hole below was filled.")
 
         run_in_background(
-            lambda: extract_command(doc, target, box), "extract the object", done,
-            lambda message: self.show_error("Extract", message),
+            lambda: extract_command(doc, target, make_region(target)), "extract the object",
+            done, lambda message: self.show_error("Extract", message),
         )
         self.status_message("Extracting...")
 

@@ -77,7 +77,10 @@ class ActionsMixin:
         self.act_extract_tool = a("E&xtract Tool", lambda: self.canvas.set_tool("extract"),
                                   K("E"), "extract",
                                   "Drag a box around an object to lift it onto its own layer")
-        for act in (self.act_move_tool, self.act_extract_tool):
+        self.act_brush_tool = a("Extract &Brush", lambda: self.canvas.set_tool("brush"), K("B"),
+                                "extract-brush",
+                                "Paint roughly over an object to lift it onto its own layer")
+        for act in (self.act_move_tool, self.act_extract_tool, self.act_brush_tool):
             act.setCheckable(True)
             tools.addAction(act)
         self.act_move_tool.setChecked(True)
@@ -111,6 +114,7 @@ class ActionsMixin:
         edit.addSeparator()
         edit.addAction(self.act_move_tool)
         edit.addAction(self.act_extract_tool)
+        edit.addAction(self.act_brush_tool)
         layer = bar.addMenu("&Layer")
         for act in self.layer_context_actions():
             if act is None:
@@ -142,7 +146,7 @@ class ActionsMixin:
         bar.setMovable(False)
         for act in (self.act_open, self.act_save, self.act_export["psd"], None,
                     self.act_undo, self.act_redo, None, self.act_move_tool,
-                    self.act_extract_tool, None, self.act_decompose, None,
+                    self.act_extract_tool, self.act_brush_tool, None, self.act_decompose, None,
                     self.act_zoom_out, self.act_zoom_in, self.act_fit, self.act_actual):
             if act is None:
                 bar.addSeparator()
