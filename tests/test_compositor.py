@@ -284,3 +284,17 @@ def test_recolor_cache_is_keyed_by_pixels_and_recolor(rng):
     np.testing.assert_array_equal(third, second)
     layer.params = layer.params.with_(recolor=Recolor())
     assert cache(layer) is layer.pixels
+
+
+def test_frames_blended_row_by_row(rng, random_document, monkeypatch):
+    monkeypatch.setattr(compositor, "STRIP_BYTES", 16)  # every strip is one row
+    doc = random_document(rng, n_layers=5)
+    history = commands.History(doc)
+    comp = Compositor(doc)
+    active = doc.layers[2]
+    history.push(commands.set_visible(doc, active.id, True))
+    for step in range(6):
+        history.push(commands.translate(doc, active.id, 1.0 + step % 2 * 0.5, -1.0, gesture=1))
+        if step == 3:
+            history.push(commands.set_opacity(doc, active.id, 0.4))
+        assert_view_matches(comp, doc, 1.0, (-2, 3, 25, 14), active.id)
