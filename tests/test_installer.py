@@ -263,6 +263,7 @@ def test_asking_for_cuda_without_a_driver_is_one_clear_error(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 @pytest.mark.skipif(os.environ.get("STRATA_BUILD_CHECK") != "1",
                     reason="the PyInstaller build takes minutes; set STRATA_BUILD_CHECK=1")
 def test_built_program_decomposes_to_a_psd():
