@@ -7,7 +7,8 @@ resolution and at a screen-sized view (the whole canvas fitted into 1920x1080):
 - full recomposite: `Compositor.render` with every cache dropped (`invalidate()` before each
   run), and at full resolution also `composite(doc)`, the exporters' straight-alpha path;
 - interactive frame: one step of a drag of the middle layer (index 10) pushed through the
-  History as a merging gesture, then `Compositor.render(active_id=...)`.
+  History as a merging gesture, then `Compositor.render(active_id=...)`;
+- at screen view, also one frame of an opacity, a scale and a hue slider on that layer.
 
 Prints JSON; times in milliseconds: medians (the figures to quote), with minimum and 90th
 percentile because the machine may be shared. Usage: python benchmarks/bench_compositor.py
@@ -33,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core import commands  # noqa: E402
 from app.core.compositor import Compositor, composite  # noqa: E402
 from app.core.document import Document  # noqa: E402
-from app.core.layer import Layer, LayerParams  # noqa: E402
+from app.core.layer import Layer, LayerParams, Recolor  # noqa: E402
 
 SIZE = 4096
 SCREEN = (1920, 1080)
@@ -125,6 +126,33 @@ def measure_view(
     }
 
 
+def measure_gestures(doc: Document, view_scale: float, frames: int) -> dict:
+    """Median frame of other slider gestures on the middle layer (opacity, scale, hue)."""
+    history = commands.History(doc)
+    middle = doc.layers[10]
+    gestures = {
+        "opacity": lambda i: commands.set_opacity(doc, middle.id, 1 - 0.01 * i, gesture="o"),
+        "scale": lambda i: commands.set_scale(doc, middle.id, (1 + 0.01 * i,) * 2, gesture="s"),
+        "recolor_hue": lambda i: commands.set_recolor(
+            doc, middle.id, Recolor(hue=2.0 * i), gesture="r"
+        ),
+    }
+    out = {}
+    for name, command in gestures.items():
+        comp = Compositor(doc)
+        comp.render(view_scale, None, middle.id)
+        step = iter(range(1, frames + 1))
+
+        def frame(command=command, comp=comp, step=step) -> None:
+            history.push(command(next(step)))
+            comp.render(view_scale, None, middle.id)
+
+        out[f"{name}_frame_ms"] = _median_ms(_time(frame, frames))
+        while history.undo():
+            pass
+    return out
+
+
 def _screen_clip_around(layer: Layer) -> tuple[int, int, int, int]:
     """A 1920x1080 window of the canvas at 100% zoom, centred on the layer."""
     cx, cy = layer.center
@@ -168,6 +196,7 @@ def main() -> None:
             doc, 1.0, args.full_repeats, args.frames, _screen_clip_around(doc.layers[10])
         ),
         "screen_view": measure_view(doc, screen_scale, args.full_repeats, args.frames),
+        "screen_view_other_gestures": measure_gestures(doc, screen_scale, 10),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         # The machine is shared: a load average above the core count slows every figure.
         "load_average_1min": {"start": load_before, "end": os.getloadavg()[0]},
