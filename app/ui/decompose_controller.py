@@ -43,6 +43,7 @@ class DecomposeController(QObject):
         self.last_result: DecomposeResult | None = None
         self.last_reason = ""
         progress.cancel_requested.connect(self.cancel)
+        session.document_replaced.connect(self.cancel)  # the result would have nowhere to go
 
     @property
     def running(self) -> bool:
@@ -83,6 +84,7 @@ class DecomposeController(QObject):
             rgba, origin = layer_input(doc, layer_id)
             label = f"Decomposing '{doc.layer(layer_id).name}'"
         job = DecomposeJob(rgba, backend, options, layer_id, origin)
+        job.doc = doc
         job.progress.connect(self.progress.update_progress)
         job.succeeded.connect(self._succeeded)
         job.failed.connect(self._failed)
@@ -111,14 +113,14 @@ class DecomposeController(QObject):
         arrays = [(layer.rgba, layer.name) for layer in result.layers]
         elapsed = time.monotonic() - job.started_at
         try:
+            if doc is None or doc is not job.doc:
+                raise ValueError("another document was opened while this one was decomposed")
             if job.layer_id is None:
-                if doc is None or (doc.height, doc.width) != job.rgba.shape[:2]:
-                    raise ValueError("the document changed while it was being decomposed")
                 command = decompose_document_command(
                     doc, arrays, f"Decompose ({result.backend})"
                 )
             else:
-                if doc is None or all(layer.id != job.layer_id for layer in doc.layers):
+                if all(layer.id != job.layer_id for layer in doc.layers):
                     raise ValueError("the layer was deleted while it was being decomposed")
                 command = decompose_layer_command(doc, job.layer_id, arrays, job.origin)
         except ValueError as exc:

@@ -52,6 +52,7 @@ class DecomposeJob(QObject):
         self.layer_id = layer_id  # None: the whole document
         self.origin = origin
         self.token = CancelToken()
+        self.doc: object | None = None  # the document it was started on
         self.started_at = 0.0
         self.detached = False
         self.thread: threading.Thread | None = None
