@@ -37,8 +37,7 @@ def apply_recolor(pixels: np.ndarray, recolor: Recolor) -> np.ndarray:
     rgb *= np.float32(1.0 / 255.0)
     if recolor.hue % 360 != 0 or recolor.saturation != 1.0:
         h, s, v = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))  # H in degrees, S, V in [0, 1]
-        h += np.float32(recolor.hue % 360.0)
-        h[h >= 360.0] -= np.float32(360.0)
+        h += np.float32(recolor.hue % 360.0)  # cv2's HSV2RGB takes the hue modulo 360
         if recolor.saturation != 1.0:
             s *= np.float32(recolor.saturation)
             np.clip(s, 0.0, 1.0, out=s)
@@ -52,9 +51,8 @@ def apply_recolor(pixels: np.ndarray, recolor: Recolor) -> np.ndarray:
     k *= 1.0 - t
     matrix = np.zeros((3, 4))
     matrix[:, :3] = np.eye(3) * k * 255.0
-    matrix[:, 3] = offset * 255.0 + 0.5
-    # x + 0.5 truncated: round half up, as before; values are never negative.
-    rgb8 = np.clip(cv2.transform(rgb, matrix), 0, 255).astype(np.uint8)
+    matrix[:, 3] = offset * 255.0
+    rgb8 = cv2.convertScaleAbs(cv2.transform(rgb, matrix))  # rounds, saturates; never < 0
     out = cv2.cvtColor(rgb8, cv2.COLOR_RGB2RGBA)
     out[:, :, 3] = pixels[:, :, 3]
     return out
