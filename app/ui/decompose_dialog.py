@@ -59,7 +59,7 @@ class DecomposeDialog(QDialog):
         self.reason.setObjectName("hint")
         self.reason.setWordWrap(True)
         self.layers = QSpinBox()
-        self.layers.setRange(0, 10)
+        self.layers.setRange(0, 20)
         self.layers.setSpecialValueText("Auto")
         self.layers.setToolTip("How many layers to produce; Auto lets the decomposer decide")
         self.seed = QSpinBox()

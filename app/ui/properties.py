@@ -32,8 +32,8 @@ class PropertiesPanel(QWidget):
         self.session = session
         self.title = QLabel("No layer selected")
         self.title.setObjectName("panelTitle")
-        self.x = SliderField(-100000, 100000, 0, " px", (-2000, 2000), "Left edge, canvas pixels")
-        self.y = SliderField(-100000, 100000, 0, " px", (-2000, 2000), "Top edge, canvas pixels")
+        self.x = SliderField(-100000, 100000, 0, " px", (-1000, 2000), "Left edge, canvas pixels")
+        self.y = SliderField(-100000, 100000, 0, " px", (-1000, 2000), "Top edge, canvas pixels")
         self.scale = SliderField(1, 2000, 1, " %", (1, 400), "Scale about the layer's centre")
         self.hue = SliderField(-180, 180, 0, "°", tooltip="Hue shift in degrees")
         self.saturation = SliderField(0, 200, 0, " %", tooltip="Saturation: 0 grey, 100 unchanged")
@@ -79,7 +79,7 @@ class PropertiesPanel(QWidget):
         session.active_changed.connect(self.refresh)
         session.layer_changed.connect(self._layer_changed)
         session.layers_changed.connect(self.refresh)
-        session.document_replaced.connect(self.refresh)
+        session.document_replaced.connect(self._document_replaced)
         self.refresh()
 
     def _fields(self) -> list[QWidget]:
@@ -87,6 +87,13 @@ class PropertiesPanel(QWidget):
             self.x, self.y, self.scale, self.hue, self.saturation, self.brightness,
             self.tint_color, self.tint, self.opacity, self.reset_color,
         ]  # fmt: skip
+
+    def _document_replaced(self) -> None:
+        doc = self.session.doc
+        if doc is not None:  # the position sliders span the canvas and as much again around it
+            self.x.set_slider_range(-doc.width, 2 * doc.width)
+            self.y.set_slider_range(-doc.height, 2 * doc.height)
+        self.refresh()
 
     def _layer_changed(self, layer_id: str) -> None:
         if layer_id == self.session.active_id:

@@ -64,6 +64,12 @@ class SliderField(QWidget):
     def value(self) -> float:
         return self.spin.value()
 
+    def set_slider_range(self, low: float, high: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setRange(round(low * self._factor), round(high * self._factor))
+        self.slider.setValue(round(self.spin.value() * self._factor))
+        self.slider.blockSignals(False)
+
     def set_value(self, value: float) -> None:
         """Show a value without emitting `edited`."""
         for w in (self.slider, self.spin):
