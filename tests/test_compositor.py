@@ -14,7 +14,7 @@ from app.core.layer import Layer, LayerParams, Recolor
 from app.core.render import composite_reference, composite_reference_float
 
 HYPO = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 SCALES = [1.0, 0.5, 0.37, 1.6]
 
