@@ -126,6 +126,11 @@ def _same(a: _Signature | None, b: _Signature) -> bool:
     return a is not None and len(a) == len(b) and all(map(_same_entry, a, b))
 
 
+# The active layer in a frame: its view rect, premultiplied pixels at opacity 1,
+# 1 - opacity * alpha, and the opacity.
+_Patch = tuple[Rect, np.ndarray, np.ndarray, float]
+
+
 def _to_premul_uint8(premul: np.ndarray, dst: np.ndarray) -> None:
     """dst (uint8 view) = premultiplied float32 in [0, 1] scaled to 0..255, rounded."""
     cv2.convertScaleAbs(premul, dst=dst, alpha=255.0)
@@ -272,7 +277,9 @@ class Compositor:
         for top in range(y, y + h, step):
             self._blend_strip(area, (x, top, w, min(step, y + h - top)), patch, scratch)
 
-    def _blend_strip(self, area: Rect, strip: Rect, patch, scratch: np.ndarray) -> None:
+    def _blend_strip(
+        self, area: Rect, strip: Rect, patch: _Patch | None, scratch: np.ndarray
+    ) -> None:
         x, y, w, h = strip
         rows = slice(y - area[1], y - area[1] + h)
         cols = slice(x - area[0], x - area[0] + w)
@@ -295,9 +302,7 @@ class Compositor:
         cv2.multiply(buf, self._above_inv[rows, cols], dst=buf, scale=255.0)
         cv2.add(buf, self._above255[rows, cols], dst=self._out_view(strip), dtype=cv2.CV_8U)
 
-    def _active_patch(
-        self, layer: Layer, view_scale: float, dirty: Rect
-    ) -> tuple[Rect, np.ndarray, np.ndarray, float] | None:
+    def _active_patch(self, layer: Layer, view_scale: float, dirty: Rect) -> _Patch | None:
         """The active layer rendered into `dirty` at full opacity: its rect, premultiplied
         pixels, 1 - opacity * alpha, and the opacity to blend it with."""
         opacity = float(np.clip(layer.params.opacity, 0.0, 1.0))
