@@ -13,7 +13,7 @@ import numpy as np
 
 from model.classic.pieces import dilate, resize, working_size
 
-SMOOTH_RMS = 0.02  # a smooth model that fits the visible background this well is used
+SMOOTH_RMS = 0.012  # a smooth model that fits the visible background this well is used
 _INPAINT_SIDE = 384
 
 

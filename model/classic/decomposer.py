@@ -29,6 +29,7 @@ from model.classic.text import detect_text
 
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
 MAX_LAYERS = 20
+MIN_PIECE = 0.003  # pieces smaller than this fraction of the canvas stay in the background
 DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
 STAGES = ("analysing", "reading text", "segmenting", "completing background", "composing")
 
@@ -112,6 +113,8 @@ class ClassicDecomposer:
                 if pieces
                 else rgb.astype(np.float32)
             )
+        # Specks are not worth a layer of their own: they stay in the background.
+        pieces = [p for p in pieces if p.kind == "text" or p.area >= MIN_PIECE * h * w]
         stage(4, "solving layer colours")
         raw = compose_layers(rgb, alpha_in, background, pieces, token.check)
         layers = [Layer(raw[0], "Background", "background")] + [

@@ -32,6 +32,7 @@ from model.classic.unmix import unmix
 
 DESIGN_SIDE = 1024
 BG_RESIDUAL = 0.04  # regions this close to the background model belong to the background
+BG_DEGREE = 4  # polynomial degree of the background colour model (radial gradients need 4)
 TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
@@ -79,10 +80,12 @@ def _text_groups(lines: list[TextLine], rgb: np.ndarray) -> list[list[TextLine]]
             last = group[-1]
             ly0, ly1, lx0, lx1 = last.box
             gap = y0 - ly1
-            overlap = min(x1, lx1) - max(x0, lx0)
-            similar = 0.6 < height / max(ly1 - ly0, 1) < 1.6
+            wide = max(x1 - x0, lx1 - lx0)
+            centred = abs((x0 + x1) - (lx0 + lx1)) / 2 < 0.1 * wide
+            flush = min(abs(x0 - lx0), abs(x1 - lx1)) < 0.05 * wide
+            similar = 0.8 < height / max(ly1 - ly0, 1) < 1.25
             same_ink = np.abs(colours[id(line)] - colours[id(last)]).max() < TEXT_INK_MATCH
-            if -0.5 * height < gap < 0.8 * height and overlap > 0 and similar and same_ink:
+            if -0.3 * height < gap < 0.5 * height and (centred or flush) and similar and same_ink:
                 group.append(line)
                 break
         else:
@@ -119,13 +122,13 @@ def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray):
     seed = int(kept[np.argmax(regions.border[kept])])
     if regions.border[seed] < 0.2 * perimeter:
         return set(), None
-    fit = fit_smooth(small, regions.labels == seed)
+    fit = fit_smooth(small, regions.labels == seed, degree=BG_DEGREE)
     if fit is None or fit[1] > SMOOTH_RMS:
         return {seed}, None
     model = eval_smooth(fit[0], small.shape[:2])
     residual = mean_per_label(np.abs(small - model).max(axis=-1), regions)
     background = {int(k) for k in kept if residual[k] < BG_RESIDUAL} | {seed}
-    refit = fit_smooth(small, np.isin(regions.labels, list(background)))
+    refit = fit_smooth(small, np.isin(regions.labels, list(background)), degree=BG_DEGREE)
     coeffs = refit[0] if refit is not None and refit[1] <= SMOOTH_RMS else fit[0]
     return background, coeffs
 

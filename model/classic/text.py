@@ -1,7 +1,8 @@
 """Finding text lines with rapidocr (PP-OCR ONNX models shipped inside its wheel).
 
 The bundled model files are passed explicitly so that rapidocr never tries to download.
-Detection runs on a copy no larger than `OCR_SIDE` pixels; boxes are scaled back.
+Detection runs on a copy whose short side is about `OCR_SHORT` pixels (small pictures are
+scaled up, which finds small text) and long side at most `OCR_LONG`; boxes are scaled back.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from model.classic.pieces import resize, working_size
+from model.classic.pieces import resize
 
-OCR_SIDE = 736
-MIN_SCORE = 0.75
+OCR_SHORT = 736
+OCR_LONG = 1280
+MIN_SCORE = 0.8
 MIN_CHARS = 2  # single characters are mostly false detections in photos
 _lock = threading.Lock()
 _engine = None
@@ -52,9 +54,9 @@ def engine():
             params = {
                 "Global.log_level": "error",
                 "Global.use_cls": False,
-                # Detect at no more than OCR_SIDE (rapidocr's default scales small images up).
+                # We size the picture ourselves; rapidocr must not rescale it again.
                 "Det.limit_type": "max",
-                "Det.limit_side_len": OCR_SIDE,
+                "Det.limit_side_len": OCR_LONG,
                 "EngineConfig.onnxruntime.intra_op_num_threads": min(4, os.cpu_count() or 1),
             }
             params.update(_bundled_models())
@@ -68,7 +70,8 @@ def detect_text(rgb: np.ndarray) -> list[TextLine]:
     h, w = rgb.shape[:2]
     if min(h, w) < 16:
         return []
-    size = working_size(w, h, OCR_SIDE)
+    scale = min(OCR_SHORT / min(h, w), OCR_LONG / max(h, w))
+    size = max(1, round(w * scale)), max(1, round(h * scale))
     small = resize(rgb, size)
     u8 = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
     result = engine()(u8, use_cls=False)
