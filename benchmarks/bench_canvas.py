@@ -34,6 +34,7 @@ from app.ui.session import EditorSession  # noqa: E402
 
 SIZE = 4096
 LAYERS = 20
+BIG, SMALL = LAYERS - 2, LAYERS - 1  # the dragged layers: 1600x1600 and 400x400 (a logo)
 
 
 def make_document(rng: np.random.Generator) -> Document:
@@ -45,7 +46,7 @@ def make_document(rng: np.random.Generator) -> Document:
     bg[:, :, 3] = 255
     doc = Document(SIZE, SIZE, [Layer(bg, (0, 0))])
     for i in range(1, LAYERS):
-        side = 1600 if i == LAYERS // 2 else int(rng.integers(300, 1200))
+        side = {BIG: 1600, SMALL: 400}.get(i, int(rng.integers(300, 1200)))
         y, x = np.mgrid[0:side, 0:side].astype(np.float32)
         r = np.hypot(x - side / 2, y - side / 2) / (side / 2)
         pixels = np.zeros((side, side, 4), np.uint8)
@@ -69,6 +70,8 @@ def send(widget, kind, pos: QPointF, buttons) -> None:
 def drag_frames(canvas: Canvas, layer: Layer, frames: int) -> list[float]:
     """Drag `layer` in a circle; returns each frame's time in seconds."""
     x0, y0, x1, y1 = layer.bounds()
+    if canvas.session.doc.topmost_at((x0 + x1) / 2, (y0 + y1) / 2) is not layer:
+        raise RuntimeError("the dragged layer must be the one a click at its centre selects")
     cx, cy = canvas.view.to_widget((x0 + x1) / 2, (y0 + y1) / 2)
     start = QPointF(cx, cy)
     canvas.session.set_active(layer.id)
@@ -138,7 +141,7 @@ def main() -> None:
     canvas.resize(args.width, args.height)
     canvas.show()
     app.processEvents()
-    dragged = doc.layers[LAYERS // 2]
+    dragged = doc.layers[BIG]
     results = {}
     canvas.fit()
     fit_times = drag_frames(canvas, dragged, args.frames)
@@ -150,6 +153,13 @@ def main() -> None:
     results["100%"] = {"zoom": 1.0, **summary(drag_frames(canvas, dragged, args.frames))}
     canvas.view.zoom_at(4.0, args.width / 2, args.height / 2)
     results["400%"] = {"zoom": 4.0, **summary(drag_frames(canvas, dragged, args.frames))}
+    small = doc.layers[SMALL]
+    canvas.actual_size()
+    x0, y0, x1, y1 = small.bounds()
+    canvas.view.pan_x = args.width / 2 - (x0 + x1) / 2
+    canvas.view.pan_y = args.height / 2 - (y0 + y1) / 2
+    results["100% small layer"] = {"zoom": 1.0, "layer_px": list(small.size),
+                                   **summary(drag_frames(canvas, small, args.frames))}
     for label, setup in (("pan fit", canvas.fit), ("pan 100%", canvas.actual_size)):
         setup()
         times, settle = pan_frames(canvas, args.frames)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
     canvas_point,
     click,
@@ -241,3 +242,28 @@ def test_hover_outlines_what_a_click_would_select(loaded):
     assert (edge[:, 2] > edge[:, 0]).mean() > 0.3  # a bluish dashed line along the top edge
     send_mouse(canvas, QEvent.Type.MouseMove, QPointF(2, 2), Qt.MouseButton.NoButton)
     assert canvas._hover_layer() is None
+
+
+def test_partial_repaints_leave_no_stale_pixels_on_screen(qtbot, loaded):
+    """A drag repaints only where the layer was and is; what reaches the screen (the
+    window's backing store) must still be the exact composite everywhere."""
+    canvas, session = loaded.canvas, loaded.session
+    square = session.doc.layers[1]
+    session.set_active(square.id)
+    qtbot.wait(30)  # painted in full once
+    left = Qt.MouseButton.LeftButton
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, canvas_point(loaded, 60, 70), left, left)
+    for step in range(1, 5):  # each step is painted before the next, as on screen
+        send_mouse(canvas, QEvent.Type.MouseMove, canvas_point(loaded, 60 + 25 * step, 70), left)
+        QApplication.processEvents()
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, canvas_point(loaded, 160, 70),
+               Qt.MouseButton.NoButton, left)
+    qtbot.wait(30)
+    assert square.params.offset == (100.0, 0.0)
+    screen = canvas.screen().grabWindow(loaded.winId()).toImage()
+    origin = canvas.mapTo(loaded, QPoint(0, 0))
+    expected = composite(session.doc)
+    for x, y in ((60, 70), (160, 70), (45, 55), (250, 150)):  # old place, new place, others
+        wx, wy = canvas.view.to_widget(x + 0.5, y + 0.5)
+        colour = screen.pixelColor(origin.x() + int(wx), origin.y() + int(wy))
+        assert (colour.red(), colour.green(), colour.blue()) == tuple(expected[y, x, :3]), (x, y)

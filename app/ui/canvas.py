@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -81,18 +81,43 @@ class Canvas(QWidget):
         self._needs_fit = True
         self._space = False
         self._hover_id: str | None = None
+        self._last_bounds: dict[str, tuple] = {}  # canvas bounds of the layer edited last
         self._drag: dict | None = None
         self._checker = _checker_brush()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(200, 150)
-        session.changed.connect(self.update)
+        session.layers_changed.connect(self.update)
+        session.layer_changed.connect(self._layer_changed)
         session.active_changed.connect(self._active_changed)
         session.document_replaced.connect(self._on_document_replaced)
 
-    def _active_changed(self, _layer_id: object) -> None:
+    def _active_changed(self, layer_id: object) -> None:
+        layer = self.session.active_layer()
+        self._last_bounds = {} if layer is None else {layer.id: layer.bounds()}
         self.update()
+
+    def _layer_changed(self, layer_id: str) -> None:
+        """Repaint only where the layer was and is now (a drag touches little of the view)."""
+        doc = self.session.doc
+        try:
+            layer = None if doc is None else doc.layer(layer_id)
+        except KeyError:
+            layer = None
+        before = self._last_bounds.get(layer_id)
+        self._last_bounds = {} if layer is None else {layer_id: layer.bounds()}
+        if layer is None or before is None:
+            self.update()
+            return
+        self.update(self._bounds_widget_rect(before).united(
+            self._bounds_widget_rect(layer.bounds())))
+
+    def _bounds_widget_rect(self, bounds: tuple[float, float, float, float]) -> QRect:
+        x0, y0 = self.view.to_widget(bounds[0], bounds[1])
+        x1, y1 = self.view.to_widget(bounds[2], bounds[3])
+        m = HANDLE_SIZE + 4  # the outline and handles around the layer
+        return QRectF(QPointF(x0, y0), QPointF(x1, y1)).adjusted(-m, -m, m, m).toAlignedRect()
 
     # -- view
 
