@@ -8,7 +8,8 @@ resolution and at a screen-sized view (the whole canvas fitted into 1920x1080):
   run), and at full resolution also `composite(doc)`, the exporters' straight-alpha path;
 - interactive frame: one step of a drag of the middle layer (index 10) pushed through the
   History as a merging gesture, then `Compositor.render(active_id=...)`;
-- at screen view, also one frame of an opacity, a scale and a hue slider on that layer.
+- at screen view, also one frame of an opacity, a scale and a hue slider on that layer;
+- at 100% zoom, also one frame of panning the view 16 px with that layer active.
 
 Prints JSON; times in milliseconds: medians (the figures to quote), with minimum and 90th
 percentile because the machine may be shared. Usage: python benchmarks/bench_compositor.py
@@ -107,6 +108,19 @@ def measure_view(
 
     frame_samples = _time(frame, frames)
     assert len(history) == 1, "the drag must be one undo step"
+    pan = {}
+    if clip is not None:  # the view pans 16 px a frame, the layer stays active
+        shifts = iter(range(1, frames + 1))
+
+        def pan_frame() -> None:
+            shifted = (clip[0] - 16 * next(shifts), *clip[1:])
+            comp.render(view_scale, shifted, middle.id)
+
+        pan_samples = _time(pan_frame, frames)
+        pan = {
+            "pan_frame_ms": _median_ms(pan_samples),
+            "pan_frame_mean_ms": round(statistics.mean(pan_samples) * 1000, 2),
+        }
     history.undo()
     full_ms, frame_ms = _median_ms(full_samples), _median_ms(frame_samples)
     width, height = comp.render(view_scale, clip).shape[1::-1]
@@ -123,6 +137,7 @@ def measure_view(
         "interactive_frames": len(frame_samples),
         "speedup": round(full_ms / frame_ms, 1),
         "translate_step_canvas_px": [step, step],
+        **pan,
     }
 
 

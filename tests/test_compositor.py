@@ -202,7 +202,7 @@ EDITS = [
     "active_move", "active_move", "active_move", "active_scale", "active_opacity",
     "active_recolor", "active_visible", "other_move", "other_scale", "other_opacity",
     "other_recolor", "other_visible", "other_pixels", "other_origin", "reorder", "add",
-    "delete", "undo", "redo", "switch_active", "no_active", "view",
+    "delete", "undo", "redo", "switch_active", "no_active", "view", "pan", "pan",
 ]  # fmt: skip
 
 
@@ -222,6 +222,10 @@ def test_render_after_any_sequence_of_edits(random_document, seed, edits):
             active = doc.layers[int(rng.integers(len(doc.layers)))].id
         elif kind == "no_active":
             active = None
+        elif kind == "pan":
+            x, y, w, h = clip or (0, 0, 15, 12)
+            dx, dy = (int(v) for v in rng.integers(-6, 7, 2))
+            clip = (x + dx, y + dy, w, h)
         elif kind == "view":
             view_scale = float(rng.choice(SCALES))
             clip = None if rng.random() < 0.5 else (int(rng.integers(-3, 10)),
@@ -254,6 +258,26 @@ def test_a_drag_reuses_the_planes_and_touches_only_the_dirty_rect(rng):
     doc.layers[0].params = doc.layers[0].params.with_(opacity=0.3)  # below changes
     assert_view_matches(comp, doc, 1.0, None, active.id)
     assert comp._below is not below
+
+
+def test_panning_a_little_reuses_the_planes(rng, monkeypatch):
+    monkeypatch.setattr(compositor, "PAN_MARGIN", 16)
+    doc = Document(200, 150, [])
+    for i in range(4):
+        px = rng.integers(0, 256, (60, 70, 4), dtype=np.uint8)
+        doc.layers.append(Layer(px, (30 * i, 20 * i)))
+    active = doc.layers[1].id
+    comp = Compositor(doc)
+    assert_view_matches(comp, doc, 1.0, (40, 30, 50, 40), active)
+    below = comp._below
+    assert comp._region == (16, 0, 96, 96)
+    for clip in [(45, 33, 50, 40), (30, 20, 50, 40), (46, 40, 50, 40)]:
+        assert_view_matches(comp, doc, 1.0, clip, active)
+        assert comp._below is below
+    assert_view_matches(comp, doc, 1.0, (90, 30, 50, 40), active)  # beyond the margin
+    assert comp._below is not below
+    assert_view_matches(comp, doc, 1.0, (90, 30, 60, 45), active)  # a bigger window
+    assert_view_matches(comp, doc, 1.0, (0, 0, 200, 150), active)
 
 
 def test_invalidate_and_render_without_changes(rng, random_document):

@@ -33,6 +33,7 @@ from app.core.render import (
 BAND_BYTES = 64 << 20  # full renders work in bands of rows of at most this much float32 RGBA
 BAND_ROWS = 512  # ... and at least this many rows (each band re-shrinks downscaled layers)
 STRIP_BYTES = 1 << 20  # a frame blends strips of rows of about this much float32 RGBA
+PAN_MARGIN = 256  # view pixels of planes kept around the clip, so small pans reuse them
 
 
 def band_rows(width: int) -> int:
@@ -154,14 +155,17 @@ class Compositor:
         self._reset_view()
 
     def _reset_view(self) -> None:
-        self._geometry: tuple[float, Rect, tuple[int, int]] | None = None
+        self._geometry: tuple[float, tuple[int, int]] | None = None  # view_scale, view size
+        self._clip: Rect | None = None
         self._out = np.zeros((1, 1, 4), np.uint8)
         self._mode: str | None = None  # "full" or "active": what the buffer holds
         # full mode: every layer's signature and view rect at the last render
         self._full_sig: _Signature | None = None
         self._full_rects: list[Rect | None] = []
-        # active mode: planes of the layers below and above, and the active layer's state
+        # active mode: planes of the layers below and above over `_region` (the clip and a
+        # margin, so that panning a little reuses them), and the active layer's state
         self._active_id: str | None = None
+        self._region: Rect | None = None
         self._below_sig: _Signature | None = None
         self._above_sig: _Signature | None = None
         # below: premultiplied float32; above: premultiplied times 255, and its 1 - alpha
@@ -186,11 +190,14 @@ class Compositor:
         clip = (0, 0, vw, vh) if clip is None else tuple(int(v) for v in clip)
         if clip[2] <= 0 or clip[3] <= 0:
             raise ValueError(f"clip must have a positive size, got {clip}")
-        geometry = (float(view_scale), clip, (vw, vh))
+        geometry = (float(view_scale), (vw, vh))
         if geometry != self._geometry:
             self._reset_view()
             self._geometry = geometry
+        if clip != self._clip:
+            self._clip = clip
             self._out = np.zeros((clip[3], clip[2], 4), np.uint8)
+            self._mode = None  # the new buffer holds nothing yet; planes may still serve
         self._recolored.keep_only({layer.id for layer in self.doc.layers})
         area = _intersect(clip, (0, 0, vw, vh))
         if area is not None:
@@ -209,7 +216,7 @@ class Compositor:
 
     def _out_view(self, rect: Rect) -> np.ndarray:
         x, y, w, h = rect
-        cx, cy = self._geometry[1][:2]
+        cx, cy = self._clip[:2]
         return self._out[y - cy : y - cy + h, x - cx : x - cx + w]
 
     def _render_full(self, view_scale: float, area: Rect) -> None:
@@ -240,28 +247,32 @@ class Compositor:
         layers = self.doc.layers
         layer = layers[index]
         below, above = _signature(layers[:index]), _signature(layers[index + 1 :])
-        rebuilt = self._mode != "active" or self._active_id != layer.id
+        if self._region is None or _intersect(self._region, area) != area:
+            self._region = _grown(area, self._geometry[1])
+            self._below_sig = self._above_sig = None
+        region = self._region
+        redraw = self._mode != "active" or self._active_id != layer.id
         w, h = self.doc.size
-        if rebuilt or not _same(self._below_sig, below):
-            self._below = flatten(layers[:index], w, h, view_scale, area, self._recolored)
-            self._below_sig, rebuilt = below, True
-        if rebuilt or not _same(self._above_sig, above):
-            above_plane = flatten(layers[index + 1 :], w, h, view_scale, area, self._recolored)
+        if not _same(self._below_sig, below):
+            self._below = flatten(layers[:index], w, h, view_scale, region, self._recolored)
+            self._below_sig, redraw = below, True
+        if not _same(self._above_sig, above):
+            above_plane = flatten(layers[index + 1 :], w, h, view_scale, region, self._recolored)
             self._above_inv = inverse_alpha(above_plane)
             self._above255 = np.multiply(above_plane, np.float32(255.0), out=above_plane)
-            self._above_sig, rebuilt = above, True
+            self._above_sig, redraw = above, True
         entry = _entry(layer)
         old = self._active_entry
-        if not rebuilt and old is not None and _same_entry(old, entry):
+        if not redraw and old is not None and _same_entry(old, entry):
             return  # nothing changed since the last frame
         rect = _intersect(layer_view_rect(layer, view_scale), area)
-        dirty = area if rebuilt else _union(self._active_rect, rect)
+        dirty = area if redraw else _union(self._active_rect, rect)
         self._mode, self._active_id = "active", layer.id
         self._active_entry, self._active_rect = entry, rect
         if dirty is not None:
-            self._blend_three(layer, view_scale, area, dirty)
+            self._blend_three(layer, view_scale, region, dirty)
 
-    def _blend_three(self, layer: Layer, view_scale: float, area: Rect, dirty: Rect) -> None:
+    def _blend_three(self, layer: Layer, view_scale: float, region: Rect, dirty: Rect) -> None:
         """out[dirty] = above over (active over below), as premultiplied uint8.
 
         This is `over_premul` twice, fused so that each plane is read once, in strips of
@@ -275,14 +286,14 @@ class Compositor:
             self._scratch = np.empty(step * w * 4, np.float32)
         scratch = self._scratch[: step * w * 4].reshape(step, w, 4)
         for top in range(y, y + h, step):
-            self._blend_strip(area, (x, top, w, min(step, y + h - top)), patch, scratch)
+            self._blend_strip(region, (x, top, w, min(step, y + h - top)), patch, scratch)
 
     def _blend_strip(
-        self, area: Rect, strip: Rect, patch: _Patch | None, scratch: np.ndarray
+        self, region: Rect, strip: Rect, patch: _Patch | None, scratch: np.ndarray
     ) -> None:
         x, y, w, h = strip
-        rows = slice(y - area[1], y - area[1] + h)
-        cols = slice(x - area[0], x - area[0] + w)
+        rows = slice(y - region[1], y - region[1] + h)
+        cols = slice(x - region[0], x - region[0] + w)
         buf = scratch[:h]
         below = self._below[rows, cols]
         inner = None
@@ -335,6 +346,16 @@ class Compositor:
         prepared = prepare_layer(layer, view_scale, self._recolored(layer))
         self._prepared, self._prepared_inv = ((layer.pixels, key), prepared), None
         return prepared
+
+
+def _grown(area: Rect, view: tuple[int, int]) -> Rect:
+    """`area` grown by PAN_MARGIN view pixels on each side, snapped outwards to a grid of
+    that size, within the view: what the active-layer planes cover."""
+    m = PAN_MARGIN
+    x0, y0 = max(0, (area[0] - m) // m * m), max(0, (area[1] - m) // m * m)
+    x1 = min(view[0], -(-(area[0] + area[2] + m) // m) * m)
+    y1 = min(view[1], -(-(area[1] + area[3] + m) // m) * m)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _around(outer: Rect, inner: Rect) -> list[Rect]:
