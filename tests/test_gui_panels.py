@@ -151,3 +151,33 @@ def test_properties_follow_undo(loaded):
     assert props.hue.value() == 0
     loaded.act_redo.trigger()
     assert props.hue.value() == 90
+
+
+def test_thumbnails_follow_recolouring(loaded):
+    from app.core import commands
+
+    session, model = loaded.session, loaded.layer_panel.model
+    square = session.doc.layers[1]
+
+    def centre_colour():
+        icon = model.index(1).data(Qt.ItemDataRole.DecorationRole)
+        image = icon.pixmap(40, 40).toImage()
+        colour = image.pixelColor(20, 20)
+        return colour.red(), colour.green(), colour.blue()
+
+    assert centre_colour() == (220, 30, 30)
+    session.push(commands.set_recolor(session.doc, square.id, Recolor(hue=120.0)))
+    r, g, b = centre_colour()
+    assert g > 150 and r < 60  # red turned green
+
+
+def test_thumbnail_shrinking_keeps_colours_at_soft_edges():
+    from app.ui.layer_model import shrink_for_thumbnail
+
+    pixels = np.zeros((400, 400, 4), np.uint8)
+    pixels[100:300, 100:300] = (200, 40, 40, 255)
+    small = shrink_for_thumbnail(pixels)
+    assert small.shape == (40, 40, 4)
+    edge = small[9:11, 10:30]  # straddles the square's top edge: partly transparent
+    visible = edge[edge[:, :, 3] > 0]
+    assert visible.size and np.all(np.abs(visible[:, :3].astype(int) - (200, 40, 40)) <= 1)

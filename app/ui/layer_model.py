@@ -6,6 +6,8 @@ commands on the session, so they are undoable like everything else.
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
@@ -20,13 +22,23 @@ THUMB = 40
 LayerIdRole = Qt.ItemDataRole.UserRole + 1
 
 
-def thumbnail(layer: Layer, size: int = THUMB) -> QPixmap:
-    """The layer's own pixels (recoloured) fitted into a square over a checkerboard."""
-    pixels = apply_recolor(layer.pixels, layer.params.recolor)
-    image = straight_to_qimage(pixels)
-    image = image.scaled(
-        size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-    )
+def shrink_for_thumbnail(pixels: np.ndarray, size: int = THUMB) -> np.ndarray:
+    """The pixels fitted into size x size (area-averaged; premultiplied so that transparent
+    pixels do not darken the edges), as straight RGBA."""
+    h, w = pixels.shape[:2]
+    k = min(size / w, size / h, 1.0)
+    tw, th = max(1, round(w * k)), max(1, round(h * k))
+    premul = pixels.astype(np.float32)
+    premul[:, :, :3] *= premul[:, :, 3:4] / 255.0
+    small = cv2.resize(premul, (tw, th), interpolation=cv2.INTER_AREA).reshape(th, tw, 4)
+    alpha = small[:, :, 3:4]
+    small[:, :, :3] = np.where(alpha > 0, small[:, :, :3] * 255.0 / np.maximum(alpha, 1e-6), 0)
+    return np.clip(small + 0.5, 0, 255).astype(np.uint8)
+
+
+def thumbnail(small: np.ndarray, layer: Layer, size: int = THUMB) -> QPixmap:
+    """A shrunk copy of the layer's pixels, recoloured, centred over a checkerboard."""
+    image = straight_to_qimage(apply_recolor(small, layer.params.recolor))
     pix = QPixmap(size, size)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
@@ -45,6 +57,8 @@ class LayerListModel(QAbstractListModel):
         super().__init__()
         self.session = session
         self._thumbs: dict[str, tuple[tuple, QIcon]] = {}
+        # recolouring a thumbnail must not recolour a 4096 px layer at every slider step
+        self._small: dict[str, tuple[int, np.ndarray]] = {}
         session.document_replaced.connect(self._reset)
         session.layers_changed.connect(self._reset)
         session.layer_changed.connect(self._layer_changed)
@@ -75,7 +89,11 @@ class LayerListModel(QAbstractListModel):
         key = (id(layer.pixels), layer.params.recolor)
         cached = self._thumbs.get(layer.id)
         if cached is None or cached[0] != key:
-            pix = thumbnail(layer)
+            small = self._small.get(layer.id)
+            if small is None or small[0] != id(layer.pixels):
+                small = (id(layer.pixels), shrink_for_thumbnail(layer.pixels))
+                self._small[layer.id] = small
+            pix = thumbnail(small[1], layer)
             icon = QIcon(pix)
             icon.addPixmap(pix, QIcon.Mode.Selected)  # no selection tint over the pixels
             cached = (key, icon)
@@ -179,6 +197,7 @@ class LayerListModel(QAbstractListModel):
         self.beginResetModel()
         live = {layer.id for layer in self._layers()}
         self._thumbs = {k: v for k, v in self._thumbs.items() if k in live}
+        self._small = {k: v for k, v in self._small.items() if k in live}
         self.endResetModel()
 
     def _layer_changed(self, layer_id: str) -> None:
