@@ -3,8 +3,9 @@
 Both blend premultiplied float32 patches from `render.render_layer`, each only over its own
 rectangle. `Compositor` keeps, per view, what it can reuse between frames: while one layer
 is being edited it holds the layers below and above it flattened (Krita's idea of cached
-projections), so a frame renders that one layer and re-blends three planes over the
-rectangle it left and the one it now covers. Caches are keyed by layer ids, the frozen
+projections), over the clip and a margin, so a frame renders that one layer and re-blends
+three planes over the rectangle it left and the one it now covers, and a small pan only
+re-blends. Caches are keyed by layer ids, the frozen
 `LayerParams` objects and the identity of the pixel arrays (never modified in place), so
 callers never have to say what changed.
 """
