@@ -5,9 +5,9 @@ rectangle. `Compositor` keeps, per view, what it can reuse between frames: while
 is being edited it holds the layers below and above it flattened (Krita's idea of cached
 projections), over the clip and a margin, so a frame renders that one layer and re-blends
 three planes over the rectangle it left and the one it now covers, and a small pan only
-re-blends. Caches are keyed by layer ids, the frozen
-`LayerParams` objects and the identity of the pixel arrays (never modified in place), so
-callers never have to say what changed.
+re-blends. Caches are keyed by layer ids, the frozen `LayerParams` objects, origins and the
+identity of the pixel arrays (never modified in place), so callers never have to say what
+changed.
 """
 
 from __future__ import annotations
