@@ -79,6 +79,12 @@ def test_dialog_shows_why_a_backend_cannot_run(qtbot, window, tmp_path):
     again = window.decomposer.ask()
     assert again.backend_name() == "classic"
     assert again.options().layers == 3 and again.options().seed == 7
+    # whether qwen can run depends on the device: choosing one checks again
+    again.device.setCurrentIndex(again.device.findData("cpu"))
+    assert not again.is_ready()
+    qtbot.waitUntil(again.is_ready, timeout=60_000)
+    assert again.options().device == "cpu"
+    assert again.availability["classic"].ok
     again.reject()
 
 

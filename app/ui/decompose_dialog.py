@@ -29,12 +29,20 @@ MEMORY_MODES = (
 )
 
 
-def check_backends() -> dict[str, Availability]:
+DEVICES = (
+    ("auto", "Automatic"),
+    ("cuda", "NVIDIA GPU (CUDA)"),
+    ("mps", "Apple GPU (MPS)"),
+    ("cpu", "CPU (very slow for qwen)"),
+)
+
+
+def check_backends(options: DecomposeOptions | None = None) -> dict[str, Availability]:
     """Availability of every backend; may import heavy libraries, so run it off the GUI."""
     out: dict[str, Availability] = {}
     for name in backend_names():
         try:
-            out[name] = get_backend(name).availability(DecomposeOptions())
+            out[name] = get_backend(name).availability(options or DecomposeOptions())
         except Exception as exc:  # noqa: BLE001 - a broken backend is simply unavailable
             out[name] = Availability(False, str(exc) or type(exc).__name__)
     return out
@@ -87,10 +95,15 @@ class DecomposeDialog(QDialog):
         for key, label in MEMORY_MODES:
             self.memory.addItem(label, key)
         self.memory.setToolTip("How to fit the model into GPU memory")
+        self.device = QComboBox()
+        for key, label in DEVICES:
+            self.device.addItem(label, key)
+        self.device.setToolTip("Where the model runs")
         model_form = QFormLayout()
         model_form.addRow("Resolution", self.resolution)
         model_form.addRow("Steps", self.steps)
         model_form.addRow("Prompt", self.prompt)
+        model_form.addRow("Device", self.device)
         model_form.addRow("Memory", self.memory)
         self.model_box = QGroupBox("Model options (qwen)")
         self.model_box.setLayout(model_form)
@@ -109,14 +122,26 @@ class DecomposeDialog(QDialog):
 
         self._load_settings()
         self.backend.currentIndexChanged.connect(self._update_state)
+        self.device.currentIndexChanged.connect(self._recheck)
         self._update_state()
+        self._recheck()
+
+    def _recheck(self) -> None:
+        """Ask the backends again (whether qwen can run depends on the device)."""
+        self.availability = {}
+        self.reason.setText("Checking which backends can run here...")
+        self._update_state()
+        options = self.options()
         self._check = run_in_background(
-            check_backends, "check the decomposers", self._checked, self._check_failed
+            lambda: check_backends(options), "check the decomposers", self._checked,
+            self._check_failed,
         )
 
     # -- availability
 
     def _checked(self, availability: dict[str, Availability]) -> None:
+        if self.sender() is not self._check:
+            return  # an older check, for another device
         self.availability = availability
         for i in range(self.backend.count()):
             name = self.backend.itemData(i)
@@ -166,6 +191,7 @@ class DecomposeDialog(QDialog):
             resolution=int(self.resolution.currentData()),
             steps=self.steps.value(),
             offload=str(self.memory.currentData()),
+            device=str(self.device.currentData()),
         )
 
     def _load_settings(self) -> None:
@@ -177,6 +203,7 @@ class DecomposeDialog(QDialog):
         self.steps.setValue(int(s.value("decompose/steps", 50)))
         self.prompt.setText(str(s.value("decompose/prompt", "")))
         self._select(self.memory, s.value("decompose/memory", "auto"))
+        self._select(self.device, s.value("decompose/device", "auto"))
 
     def save_settings(self) -> None:
         s = self.settings
@@ -187,6 +214,7 @@ class DecomposeDialog(QDialog):
         s.setValue("decompose/steps", self.steps.value())
         s.setValue("decompose/prompt", self.prompt.text())
         s.setValue("decompose/memory", str(self.memory.currentData()))
+        s.setValue("decompose/device", str(self.device.currentData()))
 
     @staticmethod
     def _select(combo: QComboBox, data: object) -> None:

@@ -31,10 +31,12 @@ def models_report() -> str:
     report = inspect_weights(DEFAULT_MODEL)
     lines.append(f"Qwen-Image-Layered weights ({report.model}):")
     lines.append(f"  {report.summary()}")
-    lines += [f"  - {problem}" for problem in report.problems[:20]]
+    if report.found:
+        lines += [f"  - {problem}" for problem in report.problems[:20]]
     if not report.complete:
         lines.append("")
-        lines.append("Download them with the button below (about 60 GB, resumable),")
+        lines.append("Download them with the button below (tens of GB; an interrupted")
+        lines.append("download resumes),")
         lines.append("or run: python main.py models download")
     return "\n".join(lines)
 
