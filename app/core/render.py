@@ -292,13 +292,14 @@ def to_uint8_straight(straight: np.ndarray) -> np.ndarray:
 
 
 def unpremultiply_to_uint8(premul: np.ndarray) -> np.ndarray:
-    """Premultiplied float RGBA in [0, 1] -> straight RGBA uint8."""
-    alpha = premul[:, :, 3:4]
-    safe = np.where(alpha > 1e-12, alpha, 1.0)
-    out = np.empty(premul.shape, np.float32)
-    out[:, :, :3] = np.where(alpha > 1e-12, premul[:, :, :3] / safe, 0.0)
-    out[:, :, 3:4] = alpha
-    return np.clip(np.rint(out * 255.0), 0, 255).astype(np.uint8)
+    """Premultiplied float RGBA in [0, 1] -> straight RGBA uint8 (colour 0 where alpha is 0)."""
+    if premul.dtype not in (np.float32, np.float64):
+        premul = premul.astype(np.float32)
+    alpha = np.ascontiguousarray(premul[:, :, 3])
+    inv = np.divide(255.0, alpha, out=np.zeros_like(alpha), where=alpha > 1e-12)
+    scale = cv2.merge([inv, inv, inv, np.full_like(alpha, 255.0)])
+    # One multiply and a rounding, saturating conversion: several times faster than numpy.
+    return cv2.convertScaleAbs(cv2.multiply(premul, scale))
 
 
 def over_premul(dst: np.ndarray, src: np.ndarray) -> None:
