@@ -95,6 +95,9 @@ class DecomposeDialog(QDialog):
         for key, label in MEMORY_MODES:
             self.memory.addItem(label, key)
         self.memory.setToolTip("How to fit the model into GPU memory")
+        self.model = QLineEdit()
+        self.model.setPlaceholderText("Qwen/Qwen-Image-Layered (downloaded weights)")
+        self.model.setToolTip("A Hugging Face model id (from the local cache) or a folder")
         self.device = QComboBox()
         for key, label in DEVICES:
             self.device.addItem(label, key)
@@ -103,6 +106,7 @@ class DecomposeDialog(QDialog):
         model_form.addRow("Resolution", self.resolution)
         model_form.addRow("Steps", self.steps)
         model_form.addRow("Prompt", self.prompt)
+        model_form.addRow("Weights", self.model)
         model_form.addRow("Device", self.device)
         model_form.addRow("Memory", self.memory)
         self.model_box = QGroupBox("Model options (qwen)")
@@ -123,6 +127,7 @@ class DecomposeDialog(QDialog):
         self._load_settings()
         self.backend.currentIndexChanged.connect(self._update_state)
         self.device.currentIndexChanged.connect(self._recheck)
+        self.model.editingFinished.connect(self._recheck)
         self._update_state()
         self._recheck()
 
@@ -192,6 +197,7 @@ class DecomposeDialog(QDialog):
             steps=self.steps.value(),
             offload=str(self.memory.currentData()),
             device=str(self.device.currentData()),
+            model=self.model.text().strip() or None,
         )
 
     def _load_settings(self) -> None:
@@ -204,6 +210,7 @@ class DecomposeDialog(QDialog):
         self.prompt.setText(str(s.value("decompose/prompt", "")))
         self._select(self.memory, s.value("decompose/memory", "auto"))
         self._select(self.device, s.value("decompose/device", "auto"))
+        self.model.setText(str(s.value("decompose/model", "")))
 
     def save_settings(self) -> None:
         s = self.settings
@@ -215,6 +222,7 @@ class DecomposeDialog(QDialog):
         s.setValue("decompose/prompt", self.prompt.text())
         s.setValue("decompose/memory", str(self.memory.currentData()))
         s.setValue("decompose/device", str(self.device.currentData()))
+        s.setValue("decompose/model", self.model.text().strip())
 
     @staticmethod
     def _select(combo: QComboBox, data: object) -> None:
