@@ -60,12 +60,10 @@ def apply_recolor(pixels: np.ndarray, recolor: Recolor) -> np.ndarray:
 
 def premultiply(pixels: np.ndarray, opacity: float = 1.0) -> np.ndarray:
     """Straight RGBA uint8 -> premultiplied RGBA float32 in [0, 1], times opacity."""
-    alpha = pixels[:, :, 3].astype(np.float32) * np.float32(opacity / 255.0)
-    # cv2 does the per-pixel multiply in one SIMD pass (numpy broadcasting over 4 channels
-    # is several times slower at these sizes).
-    out = cv2.multiply(pixels, cv2.merge([alpha] * 4), scale=1.0 / 255.0, dtype=cv2.CV_32F)
-    out[:, :, 3] = alpha
-    return out
+    a = pixels[:, :, 3]
+    weights = cv2.merge([a, a, a, np.full_like(a, 255)])
+    # One SIMD pass: (colour * alpha, 255 * alpha) * opacity / 255^2.
+    return cv2.multiply(pixels, weights, scale=opacity / 65025.0, dtype=cv2.CV_32F)
 
 
 def _intersect(a: Rect, b: Rect) -> Rect | None:
