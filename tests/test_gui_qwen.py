@@ -21,12 +21,15 @@ pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> str:
+def tiny_model(tmp_path_factory):
     pytest.importorskip("diffusers")
     from model.qwen.tiny import save_tiny_pipeline
 
     folder = tmp_path_factory.mktemp("tiny-qwen-gui") / "model"
-    return str(save_tiny_pipeline(folder, seed=0, max_shard_size="200KB"))
+    yield str(save_tiny_pipeline(folder, seed=0, max_shard_size="200KB"))
+    from model.registry import get_backend
+
+    get_backend("qwen").unload()  # the backend keeps its pipeline loaded between runs
 
 
 @pytest.fixture(autouse=True)
