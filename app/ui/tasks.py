@@ -35,7 +35,6 @@ class BackgroundTask(QObject):
         super().__init__()
         self._fn = fn
         self.what = what
-        self.finished = False
 
     def start(self) -> BackgroundTask:
         _running.add(self)
@@ -53,7 +52,6 @@ class BackgroundTask(QObject):
             self.done.emit(result)
 
     def _release(self, _value: object) -> None:
-        self.finished = True
         _running.discard(self)
 
 
@@ -77,6 +75,3 @@ def run_in_background(
         task.failed.connect(lambda _m: on_finished())
     return task.start()
 
-
-def running_tasks() -> int:
-    return len(_running)
