@@ -202,7 +202,8 @@ EDITS = [
     "active_move", "active_move", "active_move", "active_scale", "active_opacity",
     "active_recolor", "active_visible", "other_move", "other_scale", "other_opacity",
     "other_recolor", "other_visible", "other_pixels", "other_origin", "reorder", "add",
-    "delete", "undo", "redo", "switch_active", "no_active", "view", "pan", "pan",
+    "delete", "undo", "redo", "switch_active", "no_active", "view", "pan", "pan", "pan",
+    "pan",
 ]  # fmt: skip
 
 
@@ -212,11 +213,11 @@ def test_render_after_any_sequence_of_edits(random_document, monkeypatch, seed, 
     """One Compositor through a session: every frame equals the reference."""
     monkeypatch.setattr(compositor, "PAN_MARGIN", 4)  # pans leave the planes' margin too
     rng = np.random.default_rng(seed)
-    doc = random_document(rng, n_layers=4)
+    doc = random_document(rng, width=44, height=36, n_layers=4)
     history = commands.History(doc)
     comp = Compositor(doc)
     active = doc.layers[1].id
-    view_scale, clip = 1.0, None
+    view_scale, clip = 1.0, (2, 1, 15, 12)
     assert_view_matches(comp, doc, view_scale, clip, active)
     for kind in edits:
         if kind == "switch_active" and doc.layers:
