@@ -109,3 +109,23 @@ def test_decompose_further_replaces_one_layer_in_one_step(qtbot, window, tmp_pat
     window.act_undo.trigger()
     assert session.doc.layers == [layer]
     assert np.array_equal(doc_composite(window), original)
+
+
+@pytest.mark.slow
+def test_window_stays_responsive_while_decomposing(qtbot, window, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    open_and_wait(qtbot, window, write_png(tmp_path / "big.png", design_image(640, 480)))
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    window.decomposer.start("classic", DecomposeOptions())
+    qtbot.waitUntil(lambda: not window.decomposer.running, timeout=120_000)
+    timer.stop()
+    assert window.last_error is None and len(window.session.doc.layers) >= 3
+    gaps = np.diff(ticks)
+    assert len(ticks) > 10
+    print(f"longest event-loop gap {gaps.max() * 1000:.0f} ms over {len(ticks)} ticks")
+    assert gaps.max() < 1.0, f"the event loop stalled for {gaps.max():.2f} s"
