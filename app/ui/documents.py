@@ -120,6 +120,7 @@ class DocumentFiles(QObject):
             if then is not None:
                 then()
 
+        self.status.emit(f"Saving {Path(path).name}...")
         self._run(lambda: save_document(doc, path), f"save {Path(path).name}", done)
 
     def save_now(self, path: str) -> bool:
@@ -146,6 +147,7 @@ class DocumentFiles(QObject):
         if layer_id is not None:
             doc = Document(doc.width, doc.height, [doc.layer(layer_id)])
         name = Path(path).name
+        self.status.emit(f"Exporting {name}...")
         self._run(
             lambda: save_document(doc, path),
             f"export {name}",
