@@ -282,6 +282,24 @@ def test_panning_a_little_reuses_the_planes(rng, monkeypatch):
     assert_view_matches(comp, doc, 1.0, (0, 0, 200, 150), active)
 
 
+@pytest.mark.parametrize("active", [None, 1])
+def test_new_pixels_or_origin_alone_are_picked_up(rng, active):
+    """Same id and params, another pixel array (or origin): the caches must notice."""
+    doc = Document(30, 24, [])
+    for i in range(3):
+        doc.layers.append(Layer(rng.integers(0, 256, (14, 16, 4), dtype=np.uint8), (5 * i, 4 * i)))
+    active_id = None if active is None else doc.layers[active].id
+    comp = Compositor(doc)
+    for target in (0, 2, 1):
+        assert_view_matches(comp, doc, 1.0, None, active_id)
+        layer = doc.layers[target]
+        layer.pixels = np.ascontiguousarray(layer.pixels[::-1, ::-1])
+        layer.pixels.flags.writeable = False
+        assert_view_matches(comp, doc, 1.0, None, active_id)
+        layer.origin = (layer.origin[0] + 3, layer.origin[1] + 1)
+        assert_view_matches(comp, doc, 1.0, None, active_id)
+
+
 def test_invalidate_and_render_without_changes(rng, random_document):
     doc = random_document(rng, n_layers=4)
     comp = Compositor(doc)
