@@ -155,6 +155,24 @@ def test_shape_layer_matches_true_shape(seed):
     assert iou >= 0.9
 
 
+def test_occluded_shape_is_completed_under_the_shape_above():
+    h, w = 200, 260
+    bg = np.zeros((h, w, 4), np.uint8)
+    bg[:, :] = (235, 225, 200, 255)
+    lower = np.zeros((h, w, 4), np.uint8)
+    lower[40:150, 30:170] = (30, 90, 200, 255)
+    upper = np.zeros((h, w, 4), np.uint8)
+    ys, xs = np.mgrid[0:h, 0:w]
+    upper[((ys - 140) ** 2 + (xs - 170) ** 2) < 45**2] = (220, 40, 60, 255)
+    image = over([bg, lower, upper])
+    result = run(image)
+    assert_reconstructs(image, result)
+    iou, index = _best_iou(lower[:, :, 3], result)
+    assert iou >= 0.95  # the hidden corner is part of the rectangle's layer
+    upper_iou, upper_index = _best_iou(upper[:, :, 3], result)
+    assert upper_iou >= 0.9 and upper_index > index
+
+
 @pytest.mark.parametrize("gradient", [False, True])
 def test_background_under_removed_shapes_is_the_true_background(gradient):
     sample = design(12, (256, 192), shapes=2, texts=1, gradient=gradient)

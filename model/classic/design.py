@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -37,6 +38,7 @@ TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
 FLAT_SPREAD = 0.002  # over a textured or photo background, shapes must be this uniform
+CONVEX_SLACK = 0.03  # a shape whose hull shows this little background is taken as convex
 BUSY_FRACTION = 0.2  # an area this full of fast-changing pixels is a picture, not shapes
 CRISP_CONTRAST = 0.12  # a shape's surroundings 2-3 pixels out differ at least this much
 MIN_IMAGE = 2e-3  # smallest placed picture, fraction of the canvas
@@ -314,12 +316,13 @@ def segment_design(
 
     # Working-resolution labels of the background, for hole filling decisions.
     bg_small = np.isin(regions.labels, list(background)) if background else None
+    zmap = _depth_map(regions, background, plans, texts, textured=coeffs is None)
     pieces: list[Piece] = []
     total = len(plans) + len(texts)
     for index, (plan, fbox, mask) in enumerate(zip(plans, full_boxes, masks_full)):
         check()
         report(index, total)
-        piece = _shape_piece(rgb, below, plan, fbox, mask, grow, band, bg_small, s)
+        piece = _shape_piece(rgb, below, plan, fbox, mask, grow, band, bg_small, s, zmap, index)
         if piece is not None:
             pieces.append(piece)
     for index, (plan, fbox) in enumerate(zip(texts, full_boxes[len(plans) :])):
@@ -331,7 +334,9 @@ def segment_design(
     return pieces, completed, coeffs is not None
 
 
-def _shape_piece(rgb, below, plan: _Plan, fbox, mask, grow, band, bg_small, s) -> Piece | None:
+def _shape_piece(
+    rgb, below, plan: _Plan, fbox, mask, grow, band, bg_small, s, zmap, z
+) -> Piece | None:
     h, w = below.shape[:2]
     y0, y1, x0, x1 = fbox
     # Work in a box padded by the band so the soft edge fits.
@@ -342,6 +347,7 @@ def _shape_piece(rgb, below, plan: _Plan, fbox, mask, grow, band, bg_small, s) -
     image = crop(rgb, pbox)
     under = crop(below, pbox)
     if plan.kind == "image":
+        core = _complete_convex(core, zmap, z, s, (py0, px0))
         alpha = core.astype(np.float32)
         colour = image.copy()
         name = "Image"
@@ -357,7 +363,7 @@ def _shape_piece(rgb, below, plan: _Plan, fbox, mask, grow, band, bg_small, s) -
             sx = np.clip(((wx + px0) * s).astype(int), 0, bg_small.shape[1] - 1)
             shows_bg = bg_small[sy, sx]
             holes[wy[shows_bg], wx[shows_bg]] = False
-        solid = core | holes
+        solid = _complete_convex(core | holes, zmap, z, s, (py0, px0))
         colour = _colour_model(image, core)
         support = dilate(solid, band)
         alpha, reliable = unmix(image, under, colour)
@@ -374,6 +380,46 @@ def _shape_piece(rgb, below, plan: _Plan, fbox, mask, grow, band, bg_small, s) -
     box = (py0 + ty0, py0 + ty1, px0 + tx0, px0 + tx1)
     _place(below, box, alpha, colour)
     return Piece(plan.kind, name, box, alpha, colour)
+
+
+def _depth_map(regions: Regions, background: set[int], plans, texts, textured: bool) -> np.ndarray:
+    """Working-resolution map of what each pixel shows: -2 background, i >= 0 the i-th piece
+    from the bottom (text above all), -3 a flat area that is no piece, -1 edges (-3 too over
+    a textured background, where edges are mostly the background's own detail)."""
+    lut = np.full(regions.count + 1, -3, np.int32)
+    lut[list(background)] = -2
+    for i, plan in enumerate(plans + texts):
+        lut[list(plan.labels)] = i
+    lut[0] = -3 if textured else -1
+    return lut[regions.labels]
+
+
+def _complete_convex(solid: np.ndarray, zmap: np.ndarray, z: int, s: float, origin) -> np.ndarray:
+    """A rectangle or convex shape partly hidden by pieces above it is completed under them:
+    its bounding box, else its convex hull, is added where no background or lower piece shows
+    (if they show, the shape is not that form)."""
+    if solid.sum() < 16:
+        return solid
+    points = cv2.findNonZero(solid.astype(np.uint8))
+    x, y, bw, bh = cv2.boundingRect(points)
+    rect = np.zeros(solid.shape, bool)
+    rect[y : y + bh, x : x + bw] = True
+    hull = np.zeros(solid.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
+    for form in (rect, hull > 0):
+        extra = form & ~solid
+        if not extra.any():
+            return solid
+        ys, xs = np.nonzero(extra)
+        sy = np.clip(((ys + origin[0]) * s).astype(int), 0, zmap.shape[0] - 1)
+        sx = np.clip(((xs + origin[1]) * s).astype(int), 0, zmap.shape[1] - 1)
+        shown = zmap[sy, sx]
+        against = (shown == -2) | (shown == -3) | ((shown >= 0) & (shown < z))
+        if against.sum() <= CONVEX_SLACK * form.sum():
+            out = solid.copy()
+            out[ys[~against], xs[~against]] = True
+            return out
+    return solid
 
 
 def _text_piece(rgb, below, plan: _Plan, fbox) -> Piece | None:
