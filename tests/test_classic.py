@@ -245,6 +245,9 @@ def test_bad_input_is_one_sentence():
             run(bad)
     with pytest.raises(DecomposeError):
         run(design(0, (32, 32)).image, layers=21)
+    huge = np.broadcast_to(np.uint8(200), (7000, 7000, 3))  # 49 megapixels, refused unread
+    with pytest.raises(DecomposeError, match="megapixels"):
+        run(huge)
     assert DECOMPOSER.availability().ok
 
 

@@ -10,6 +10,7 @@ from model.base import (
     Availability,
     CancelToken,
     DecomposedLayer,
+    DecomposeError,
     DecomposeOptions,
     DecomposeResult,
     Progress,
@@ -29,6 +30,7 @@ from model.classic.text import detect_text
 
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
 MAX_LAYERS = 20
+MAX_MEGAPIXELS = 40  # about 4 GB of working memory at this size
 MIN_PIECE = 0.003  # pieces smaller than this fraction of the canvas stay in the background
 DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
 STAGES = ("analysing", "reading text", "segmenting", "completing background", "composing")
@@ -57,14 +59,18 @@ class ClassicDecomposer:
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> DecomposeResult:
-        image = as_rgba(rgba)
         token = cancel or CancelToken()
         report = progress or (lambda p: None)
         n = options.layers
         if n is not None and not 1 <= n <= MAX_LAYERS:
-            from model.base import DecomposeError
-
             raise DecomposeError(f"the layer count must be between 1 and {MAX_LAYERS}, not {n}")
+        megapixels = rgba.shape[0] * rgba.shape[1] / 1e6 if rgba.ndim >= 2 else 0.0
+        if megapixels > MAX_MEGAPIXELS:
+            raise DecomposeError(
+                f"the image is {rgba.shape[1]}x{rgba.shape[0]} ({megapixels:.0f} megapixels); "
+                f"the classic decomposer takes up to {MAX_MEGAPIXELS}, so scale it down first"
+            )
+        image = as_rgba(rgba)
         timings: dict[str, float] = {}
         warnings: list[str] = []
         started = clock = time.perf_counter()
