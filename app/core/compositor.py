@@ -171,6 +171,8 @@ class Compositor:
         self._above_sig: _Signature | None = None
         # below: premultiplied float32; above: premultiplied times 255, and its 1 - alpha
         self._below = self._above255 = self._above_inv = np.zeros((0, 0, 4), np.float32)
+        # per row of the above plane: the first and past-the-last column it covers
+        self._above_spans = (np.zeros(0, np.intp), np.zeros(0, np.intp))
         self._scratch = np.zeros(0, np.float32)  # a strip of the frame's blend
         self._active_entry: _Entry | None = None
         self._active_rect: Rect | None = None
@@ -260,6 +262,7 @@ class Compositor:
         if not _same(self._above_sig, above):
             above_plane = flatten(layers[index + 1 :], w, h, view_scale, region, self._recolored)
             self._above_inv = inverse_alpha(above_plane)
+            self._above_spans = _row_spans(above_plane[:, :, 3])
             self._above255 = np.multiply(above_plane, np.float32(255.0), out=above_plane)
             self._above_sig, redraw = above, True
         entry = _entry(layer)
@@ -311,8 +314,21 @@ class Compositor:
             part = (slice(iy - py, iy - py + ih), slice(ix - px, ix - px + iw))
             cv2.multiply(below[inside], inv[part], dst=buf[inside])
             cv2.scaleAdd(premul[part], opacity, buf[inside], dst=buf[inside])
-        cv2.multiply(buf, self._above_inv[rows, cols], dst=buf, scale=255.0)
-        cv2.add(buf, self._above255[rows, cols], dst=self._out_view(strip), dtype=cv2.CV_8U)
+        # The above plane only where it covers anything in these rows; elsewhere it is a no-op.
+        first, end = self._above_spans
+        c0 = max(int(first[rows].min()) + region[0], x) - x
+        c1 = min(int(end[rows].max()) + region[0], x + w) - x
+        out = self._out_view(strip)
+        if c1 <= c0:
+            cv2.convertScaleAbs(buf, dst=out, alpha=255.0)
+            return
+        for s0, s1 in ((0, c0), (c1, w)):
+            if s1 > s0:
+                cv2.convertScaleAbs(buf[:, s0:s1], dst=out[:, s0:s1], alpha=255.0)
+        covered = slice(c0 + x - region[0], c1 + x - region[0])
+        inside = buf[:, c0:c1]
+        cv2.multiply(inside, self._above_inv[rows, covered], dst=inside, scale=255.0)
+        cv2.add(inside, self._above255[rows, covered], dst=out[:, c0:c1], dtype=cv2.CV_8U)
 
     def _active_patch(self, layer: Layer, view_scale: float, dirty: Rect) -> _Patch | None:
         """The active layer rendered into `dirty` at full opacity: its rect, premultiplied
@@ -357,6 +373,16 @@ def _grown(area: Rect, view: tuple[int, int]) -> Rect:
     x1 = min(view[0], -(-(area[0] + area[2] + m) // m) * m)
     y1 = min(view[1], -(-(area[1] + area[3] + m) // m) * m)
     return x0, y0, x1 - x0, y1 - y0
+
+
+def _row_spans(alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the first column with alpha > 0 and the column past the last (w, 0 if none)."""
+    shown = alpha > 0
+    w = shown.shape[1]
+    any_shown = shown.any(axis=1)
+    first = np.where(any_shown, shown.argmax(axis=1), w)
+    end = np.where(any_shown, w - shown[:, ::-1].argmax(axis=1), 0)
+    return first, end
 
 
 def _around(outer: Rect, inner: Rect) -> list[Rect]:
