@@ -151,6 +151,20 @@ def test_merge_down_keeps_the_picture(doc):
         commands.merge_down(doc, doc.layers[0].id)
 
 
+def test_merge_down_keeps_pixels_moved_off_the_canvas():
+    lower = Layer(np.full((10, 10, 4), 200, np.uint8), (0, 0), LayerParams(name="lower"))
+    upper = Layer(np.full((10, 10, 4), 255, np.uint8), (20, 0), LayerParams(name="upper"))
+    doc = Document(30, 10, [lower, upper])
+    history = commands.History(doc)
+    history.push(commands.translate(doc, upper.id, 15, 0))  # half of it now off the canvas
+    history.push(commands.merge_down(doc, upper.id))
+    merged = doc.layers[0]
+    assert merged.source_rect == (0, 0, 45, 10)
+    history.push(commands.translate(doc, merged.id, -15, 0))
+    shown = composite_reference(doc)
+    assert (shown[:, 20:30] == 255).all()  # the part that was off the canvas came back
+
+
 def test_replace_one_layer_by_several(doc, rng):
     target = doc.layers[2]
     parts = [Layer(rng.integers(0, 256, (3, 4, 4), dtype=np.uint8), (i, i)) for i in range(3)]

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.core.document import Document
 from app.core.layer import Layer, LayerParams, Recolor
-from app.core.render import flatten, unpremultiply_to_uint8
+from app.core.render import flatten, layer_view_rect, unpremultiply_to_uint8
 
 
 class Command:
@@ -225,9 +225,24 @@ def duplicate_layer(doc: Document, layer_id: str) -> AddLayer:
 
 
 def bake_layers(doc: Document, layers: Sequence[Layer], name: str) -> Layer:
-    """One new unedited layer whose pixels are the given layers flattened with their edits."""
-    premul = flatten(layers, doc.width, doc.height)
-    return Layer.from_canvas(unpremultiply_to_uint8(premul), name)
+    """One new unedited layer whose pixels are the given layers flattened with their edits.
+
+    Pixels moved off the canvas are kept (as Photoshop keeps them), up to half a canvas
+    beyond each edge, which bounds the buffer when a layer is scaled up a lot.
+    """
+    rects = [layer_view_rect(layer) for layer in layers if layer.params.visible]
+    rects = [r for r in rects if r is not None]
+    if not rects:
+        return Layer.from_canvas(np.zeros((1, 1, 4), np.uint8), name)
+    mx, my = doc.width // 2, doc.height // 2
+    x0 = max(min(r[0] for r in rects), -mx)
+    y0 = max(min(r[1] for r in rects), -my)
+    x1 = min(max(r[0] + r[2] for r in rects), doc.width + mx)
+    y1 = min(max(r[1] + r[3] for r in rects), doc.height + my)
+    if x1 <= x0 or y1 <= y0:
+        return Layer.from_canvas(np.zeros((1, 1, 4), np.uint8), name)
+    premul = flatten(layers, doc.width, doc.height, clip=(x0, y0, x1 - x0, y1 - y0))
+    return Layer.from_canvas(unpremultiply_to_uint8(premul), name, origin=(x0, y0))
 
 
 def merge_down(doc: Document, layer_id: str) -> ReplaceLayers:
