@@ -95,7 +95,7 @@ def matte(rgb: np.ndarray, fg: np.ndarray) -> np.ndarray:
     if not (trimap == 1.0).any() or not (trimap == 0.0).any():
         return fg.astype(np.float32)
     try:
-        alpha = estimate_alpha_cf(rgb.astype(np.float64), trimap)
+        alpha = estimate_alpha_cf(np.clip(rgb.astype(np.float64), 0.0, 1.0), trimap)
     except Exception:  # pymatting's solver can fail on degenerate trimaps; keep the cut
         return fg.astype(np.float32)
     return np.clip(alpha, 0.0, 1.0).astype(np.float32)
