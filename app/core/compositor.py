@@ -21,12 +21,15 @@ import numpy as np
 from app.core.document import Document
 from app.core.layer import Layer, LayerParams, Recolor, Rect
 from app.core.render import (
+    ShrinkCache,
     apply_recolor,
     flatten,
     inverse_alpha,
+    layer_shrinks,
     layer_view_rect,
     prepare_layer,
     prepared_key,
+    recolors_shrunk,
     render_layer,
     unpremultiply_to_uint8,
 )
@@ -148,11 +151,13 @@ class Compositor:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self._recolored = RecolorCache()
+        self._shrunk = ShrinkCache()
         self._reset_view()
 
     def invalidate(self) -> None:
         """Forget every cache; the next render recomposites everything."""
         self._recolored.clear()
+        self._shrunk.clear()
         self._reset_view()
 
     def _reset_view(self) -> None:
@@ -178,6 +183,7 @@ class Compositor:
         self._active_rect: Rect | None = None
         self._prepared: tuple[tuple, np.ndarray] | None = None
         self._prepared_inv: np.ndarray | None = None
+        self._last_key: tuple | None = None  # the active layer's prepared key, last frame
 
     def render(
         self, view_scale: float = 1.0, clip: Rect | None = None, active_id: str | None = None
@@ -202,6 +208,7 @@ class Compositor:
             self._out = np.zeros((clip[3], clip[2], 4), np.uint8)
             self._mode = None  # the new buffer holds nothing yet; planes may still serve
         self._recolored.keep_only({layer.id for layer in self.doc.layers})
+        self._shrunk.keep_only([layer.pixels for layer in self.doc.layers])
         area = _intersect(clip, (0, 0, vw, vh))
         if area is not None:
             index = self._index_of(active_id)
@@ -243,7 +250,7 @@ class Compositor:
         rows = band_rows(dw)
         for top in range(y, y + dh, rows):  # bands keep the float buffer small
             band = (x, top, dw, min(rows, y + dh - top))
-            premul = flatten(layers, w, h, view_scale, band, self._recolored)
+            premul = flatten(layers, w, h, view_scale, band, self._recolored, self._shrunk)
             _to_premul_uint8(premul, self._out_view(band))
 
     def _render_active(self, view_scale: float, area: Rect, index: int) -> None:
@@ -257,10 +264,14 @@ class Compositor:
         redraw = self._mode != "active" or self._active_id != layer.id
         w, h = self.doc.size
         if not _same(self._below_sig, below):
-            self._below = flatten(layers[:index], w, h, view_scale, region, self._recolored)
+            self._below = flatten(
+                layers[:index], w, h, view_scale, region, self._recolored, self._shrunk
+            )
             self._below_sig, redraw = below, True
         if not _same(self._above_sig, above):
-            above_plane = flatten(layers[index + 1 :], w, h, view_scale, region, self._recolored)
+            above_plane = flatten(
+                layers[index + 1 :], w, h, view_scale, region, self._recolored, self._shrunk
+            )
             self._above_inv = inverse_alpha(above_plane)
             self._above_spans = _row_spans(above_plane[:, :, 3])
             self._above255 = np.multiply(above_plane, np.float32(255.0), out=above_plane)
@@ -281,16 +292,19 @@ class Compositor:
 
         This is `over_premul` twice, fused so that each plane is read once, in strips of
         rows small enough for the scratch strip to stay in cache: the frame's time is
-        memory traffic.
+        memory traffic. The active layer is rendered strip by strip too, so a slider that
+        recolours or rescales it works on a strip of its source at a time, in cache.
         """
-        patch = self._active_patch(layer, view_scale, dirty)
+        active = self._active_source(layer, view_scale)
         x, y, w, h = dirty
         step = min(h, max(1, STRIP_BYTES // (16 * w)))
         if self._scratch.size < step * w * 4:
             self._scratch = np.empty(step * w * 4, np.float32)
         scratch = self._scratch[: step * w * 4].reshape(step, w, 4)
         for top in range(y, y + h, step):
-            self._blend_strip(region, (x, top, w, min(step, y + h - top)), patch, scratch)
+            strip = (x, top, w, min(step, y + h - top))
+            patch = None if active is None else self._active_patch(view_scale, strip, *active)
+            self._blend_strip(region, strip, patch, scratch)
 
     def _blend_strip(
         self, region: Rect, strip: Rect, patch: _Patch | None, scratch: np.ndarray
@@ -330,37 +344,75 @@ class Compositor:
         cv2.multiply(inside, self._above_inv[rows, covered], dst=inside, scale=255.0)
         cv2.add(inside, self._above255[rows, covered], dst=out[:, c0:c1], dtype=cv2.CV_8U)
 
-    def _active_patch(self, layer: Layer, view_scale: float, dirty: Rect) -> _Patch | None:
-        """The active layer rendered into `dirty` at full opacity: its rect, premultiplied
-        pixels, 1 - opacity * alpha, and the opacity to blend it with."""
+    def _active_source(
+        self, layer: Layer, view_scale: float
+    ) -> tuple[Layer, np.ndarray | None, np.ndarray | None, float] | None:
+        """What a frame renders the active layer from: the layer at opacity 1, its prepared
+        pixels (or None), its cached recoloured pixels where a render needs the whole of
+        them (or None), and the opacity to blend it with; None when it shows nothing."""
         opacity = float(np.clip(layer.params.opacity, 0.0, 1.0))
         if not layer.params.visible or opacity == 0.0:
             return None
         # Opacity is applied while blending, so an opacity slider reuses the prepared pixels.
         opaque = dataclasses.replace(layer, params=layer.params.with_(opacity=1.0))
         prepared = self._prepared_pixels(opaque, view_scale)
-        placed = render_layer(opaque, view_scale, clip=dirty, prepared=prepared)
+        recolored = None
+        if prepared is None and not recolors_shrunk(opaque, view_scale):
+            if layer_shrinks(opaque, view_scale):  # a clipped render would recolour it all
+                recolored = self._recolored(opaque)
+        return opaque, prepared, recolored, opacity
+
+    def _active_patch(
+        self,
+        view_scale: float,
+        strip: Rect,
+        opaque: Layer,
+        prepared: np.ndarray | None,
+        recolored: np.ndarray | None,
+        opacity: float,
+    ) -> _Patch | None:
+        """The active layer rendered into `strip` at full opacity: its rect, premultiplied
+        pixels, 1 - opacity * alpha, and the opacity to blend it with."""
+        placed = render_layer(
+            opaque,
+            view_scale,
+            clip=strip,
+            recolored=recolored,
+            prepared=prepared,
+            shrink_cache=self._shrunk,
+        )
         if placed is None:
             return None
         px, py, pw, ph = placed.rect
-        if opacity == 1.0 and np.may_share_memory(placed.premul, prepared):
+        if opacity == 1.0 and prepared is not None and np.may_share_memory(placed.premul, prepared):
             # An integer move: the patch is a view of the prepared pixels, so is its 1 - alpha.
             if self._prepared_inv is None:
                 self._prepared_inv = inverse_alpha(prepared)
-            fx, fy = layer_view_rect(layer, view_scale)[:2]
+            fx, fy = layer_view_rect(opaque, view_scale)[:2]
             inv = self._prepared_inv[py - fy : py - fy + ph, px - fx : px - fx + pw]
         else:
             inv = inverse_alpha(placed.premul, opacity)
         return placed.rect, placed.premul, inv, opacity
 
-    def _prepared_pixels(self, layer: Layer, view_scale: float) -> np.ndarray:
-        """The active layer's `prepare_layer` result, kept while only its offset changes."""
+    def _prepared_pixels(self, layer: Layer, view_scale: float) -> np.ndarray | None:
+        """The active layer's `prepare_layer` result, kept while only its offset changes.
+
+        None the first time a key is seen: a slider (recolour, scale) changes the key every
+        frame, and its frames then recolour and premultiply only what lands in the dirty
+        rectangle; once a key repeats (a drag), the whole layer is prepared and kept.
+        """
         key = (layer.id, prepared_key(layer, view_scale))
         if self._prepared is not None:
             (pixels, old_key), prepared = self._prepared
             if pixels is layer.pixels and old_key == key:
                 return prepared
-        prepared = prepare_layer(layer, view_scale, self._recolored(layer))
+        seen, self._last_key = self._last_key, (layer.pixels, key)
+        if seen is None or seen[0] is not layer.pixels or seen[1] != key:
+            return None
+        recolored = None
+        if not recolors_shrunk(layer, view_scale):
+            recolored = self._recolored(layer)
+        prepared = prepare_layer(layer, view_scale, recolored, self._shrunk)
         self._prepared, self._prepared_inv = ((layer.pixels, key), prepared), None
         return prepared
 

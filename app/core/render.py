@@ -29,19 +29,27 @@ class Placed:
         return self.x, self.y, self.premul.shape[1], self.premul.shape[0]
 
 
+_HUGE = 1e30
+
+
 def apply_recolor(pixels: np.ndarray, recolor: Recolor) -> np.ndarray:
     """Recoloured copy of straight-alpha RGBA uint8 pixels (alpha unchanged)."""
     if recolor.is_identity():
         return pixels
-    rgb = cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB).astype(np.float32)
-    rgb *= np.float32(1.0 / 255.0)
+    # One pass to float; per-channel scalar operations on the HSV image instead of a split and
+    # a merge: the same float32 operations (bit-identical results), about 2x faster overall.
+    rgb = np.multiply(
+        cv2.cvtColor(pixels, cv2.COLOR_RGBA2RGB), np.float32(1.0 / 255.0), dtype=np.float32
+    )
     if recolor.hue % 360 != 0 or recolor.saturation != 1.0:
-        h, s, v = cv2.split(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))  # H in degrees, S, V in [0, 1]
-        h += np.float32(recolor.hue % 360.0)  # cv2's HSV2RGB takes the hue modulo 360
+        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)  # H in degrees, S, V in [0, 1]
         if recolor.saturation != 1.0:
-            s *= np.float32(recolor.saturation)
-            np.clip(s, 0.0, 1.0, out=s)
-        rgb = cv2.cvtColor(cv2.merge([h, s, v]), cv2.COLOR_HSV2RGB)
+            cv2.multiply(hsv, (1.0, float(np.float32(recolor.saturation)), 1.0, 1.0), dst=hsv)
+            cv2.min(hsv, (_HUGE, 1.0, _HUGE, _HUGE), dst=hsv)
+            cv2.max(hsv, (-_HUGE, 0.0, -_HUGE, -_HUGE), dst=hsv)
+        if recolor.hue % 360 != 0:  # cv2's HSV2RGB takes the hue modulo 360
+            cv2.add(hsv, (float(np.float32(recolor.hue % 360.0)), 0.0, 0.0, 0.0), dst=hsv)
+        rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
     # Brightness then tint are one affine map per channel: rgb * k + c.
     b = float(np.clip(recolor.brightness, -1.0, 1.0))
     k, c = (1.0 - b, b) if b > 0 else (1.0 + b, 0.0)
@@ -117,48 +125,160 @@ def _power_of_two_below(a: float) -> int:
     return k
 
 
-def _premultiplied_shrunk(pixels: np.ndarray, opacity: float, kx: int, ky: int) -> np.ndarray:
-    """Premultiplied float32 averages of kx x ky blocks of straight RGBA uint8 pixels.
+class ShrinkCache:
+    """Premultiplied, area-shrunk uint8 pyramid levels of pixel arrays, kept per array
+    identity (pixel arrays are never modified in place), so that a recolour or scale gesture
+    or a zoom reuses them instead of shrinking the full source again.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]] = {}
+
+    def levels(self, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        entry = self._entries.get(id(pixels))
+        if entry is None or entry[0] is not pixels:
+            entry = (pixels, {})  # the reference keeps the id from being recycled
+            self._entries[id(pixels)] = entry
+        return entry[1]
+
+    def keep_only(self, arrays) -> None:
+        """Forget the levels of every array not among `arrays`."""
+        keep = {id(a) for a in arrays}
+        for key in self._entries.keys() - keep:
+            del self._entries[key]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _shrink_chain(kx: int, ky: int) -> list[tuple[int, int]]:
+    """The pyramid levels that halving by (kx, ky) passes through, (1, 1) first."""
+    chain = [(1, 1)]
+    while chain[-1] != (kx, ky):
+        jx, jy = chain[-1]
+        chain.append((min(kx, 2 * jx), min(ky, 2 * jy)))
+    return chain
+
+
+def shrunk_premultiplied(
+    pixels: np.ndarray, kx: int, ky: int, cache: ShrinkCache | None = None
+) -> np.ndarray:
+    """Premultiplied uint8 averages of kx x ky blocks of straight RGBA uint8 pixels.
 
     Averaging premultiplied values keeps the colour of transparent pixels out of the edges;
-    the source is padded with transparent pixels to whole blocks. (Premultiplied uint8 here
-    costs about a level of precision, in a view already shrunk below half size.)
+    the source is padded with transparent pixels to whole blocks and halved level by level
+    (like mipmaps), so a cached coarser-or-equal level on the way is an exact starting point.
     """
     h, w = pixels.shape[:2]
-    nw, nh = -(-w // kx), -(-h // ky)
-    shrunk = np.zeros((nh * ky, nw * kx, 4), np.uint8)
-    cv2.cvtColor(pixels, cv2.COLOR_RGBA2mRGBA, dst=shrunk[:h, :w])
-    while kx > 1 or ky > 1:
-        fx, fy = min(kx, 2), min(ky, 2)
+    chain = _shrink_chain(kx, ky)
+    levels = {} if cache is None else cache.levels(pixels)
+    start = max((i for i, level in enumerate(chain) if level in levels), default=0)
+    jx, jy = chain[start]
+    if start == 0:
+        nw, nh = -(-w // kx), -(-h // ky)
+        shrunk = np.zeros((nh * ky, nw * kx, 4), np.uint8)
+        cv2.cvtColor(pixels, cv2.COLOR_RGBA2mRGBA, dst=shrunk[:h, :w])
+    else:
+        level = levels[chain[start]]
+        # Pad with transparent pixels to whole blocks of what is left to halve: the same
+        # pixels the halving from scratch would have here.
+        lh, lw = level.shape[:2]
+        ph, pw = -(-h // ky) * (ky // jy), -(-w // kx) * (kx // jx)
+        if (ph, pw) == (lh, lw):
+            shrunk = level
+        else:
+            shrunk = np.zeros((ph, pw, 4), np.uint8)
+            shrunk[:lh, :lw] = level
+    for fx_fy in chain[start + 1 :]:
+        fx, fy = fx_fy[0] // jx, fx_fy[1] // jy
         size = (shrunk.shape[1] // fx, shrunk.shape[0] // fy)
         shrunk = cv2.resize(shrunk, size, interpolation=cv2.INTER_AREA)
-        kx, ky = kx // fx, ky // fy
-    out = shrunk.astype(np.float32)
+        jx, jy = fx_fy
+        shrunk.flags.writeable = False
+        if cache is not None:
+            levels[fx_fy] = shrunk
+    return shrunk
+
+
+def _u8_premul_to_float(premul: np.ndarray, opacity: float) -> np.ndarray:
+    # (Premultiplied uint8 costs about a level of precision, in a view shrunk below half.)
+    out = premul.astype(np.float32)
     out *= np.float32(opacity / 255.0)
     return out
 
 
+def _recolor_premul_u8(premul: np.ndarray, recolor: Recolor, opacity: float) -> np.ndarray:
+    """Shrunk premultiplied uint8 -> recoloured premultiplied float32 times opacity: the
+    recolour applies to the averaged straight colours."""
+    if recolor.is_identity():
+        return _u8_premul_to_float(premul, opacity)
+    straight = cv2.cvtColor(np.ascontiguousarray(premul), cv2.COLOR_mRGBA2RGBA)
+    return premultiply(apply_recolor(straight, recolor), opacity)
+
+
+def recolors_shrunk(layer: Layer, view_scale: float) -> bool:
+    """Whether the layer is recoloured after its area shrink rather than before.
+
+    Only a zoomed-out view (view_scale < 1: the canvas's preview) shrinks first and
+    recolours the averaged pixels, at a fraction of the cost; recolouring is per pixel, so
+    only averaged edge colours differ. Renders at view_scale >= 1 (all exports) recolour
+    the full-resolution pixels first.
+    """
+    return view_scale < 1.0 and _shrink_factors(layer, view_scale) != (1, 1)
+
+
+def layer_shrinks(layer: Layer, view_scale: float) -> bool:
+    """Whether the layer is area-shrunk before its warp at this view scale."""
+    return _shrink_factors(layer, view_scale) != (1, 1)
+
+
+class _Source:
+    """What the warp samples (`pixels`, uint8) and how a part of it becomes premultiplied
+    float32 with the layer's recolour and opacity (`finish`)."""
+
+    def __init__(self, pixels: np.ndarray, finish: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.pixels, self.finish = pixels, finish
+
+
 def _source(
-    layer: Layer, view_scale: float, recolored: np.ndarray | None
-) -> tuple[np.ndarray, bool]:
-    """The pixels the warp samples: straight uint8 (premultiplied later, only the part that
-    is needed) when there is no shrinking, else the premultiplied shrunk float32."""
-    pixels = apply_recolor(layer.pixels, layer.params.recolor) if recolored is None else recolored
-    kx, ky = _shrink_factors(layer, view_scale)
-    if (kx, ky) == (1, 1):
-        return pixels, False
+    layer: Layer,
+    view_scale: float,
+    recolored: np.ndarray | None,
+    shrink_cache: ShrinkCache | None = None,
+) -> _Source:
+    """The pixels the warp samples, before their (per-pixel) finishing: straight uint8 at
+    full resolution when there is no shrinking, else premultiplied shrunk uint8. Finishing
+    only the part that lands in a clip gives the same pixels as finishing all of it."""
     opacity = float(np.clip(layer.params.opacity, 0.0, 1.0))
-    return _premultiplied_shrunk(pixels, opacity, kx, ky), True
+    recolor = layer.params.recolor
+    kx, ky = _shrink_factors(layer, view_scale)
+    if recolors_shrunk(layer, view_scale):
+        shrunk = shrunk_premultiplied(layer.pixels, kx, ky, shrink_cache)
+        return _Source(shrunk, lambda part: _recolor_premul_u8(part, recolor, opacity))
+    if recolored is None and (kx, ky) == (1, 1) and not recolor.is_identity():
+        return _Source(
+            layer.pixels, lambda part: premultiply(apply_recolor(part, recolor), opacity)
+        )
+    pixels = apply_recolor(layer.pixels, recolor) if recolored is None else recolored
+    if (kx, ky) == (1, 1):
+        return _Source(pixels, lambda part: premultiply(part, opacity))
+    cache = shrink_cache if pixels is layer.pixels else None
+    shrunk = shrunk_premultiplied(pixels, kx, ky, cache)
+    return _Source(shrunk, lambda part: _u8_premul_to_float(part, opacity))
 
 
 def prepared_key(layer: Layer, view_scale: float) -> tuple:
     """What `prepare_layer` depends on besides the pixel array: equal keys, equal results."""
     opacity = float(np.clip(layer.params.opacity, 0.0, 1.0))
-    return layer.params.recolor, opacity, _shrink_factors(layer, view_scale)
+    shrink = _shrink_factors(layer, view_scale)
+    return layer.params.recolor, opacity, shrink, recolors_shrunk(layer, view_scale)
 
 
 def prepare_layer(
-    layer: Layer, view_scale: float = 1.0, recolored: np.ndarray | None = None
+    layer: Layer,
+    view_scale: float = 1.0,
+    recolored: np.ndarray | None = None,
+    shrink_cache: ShrinkCache | None = None,
 ) -> np.ndarray:
     """The layer's pixels ready for `render_layer(prepared=...)`: recoloured, shrunk when
     the view needs it, premultiplied with the layer's opacity; float32, read-only.
@@ -166,11 +286,10 @@ def prepare_layer(
     It depends on what `prepared_key` returns (not on the offset), so a caller can keep it
     for the whole of a drag.
     """
-    src, premultiplied = _source(layer, view_scale, recolored)
-    if not premultiplied:
-        src = premultiply(src, float(np.clip(layer.params.opacity, 0.0, 1.0)))
-    src.flags.writeable = False
-    return src
+    source = _source(layer, view_scale, recolored, shrink_cache)
+    out = source.finish(source.pixels)
+    out.flags.writeable = False
+    return out
 
 
 def render_layer(
@@ -179,12 +298,16 @@ def render_layer(
     clip: Rect | None = None,
     recolored: np.ndarray | None = None,
     prepared: np.ndarray | None = None,
+    shrink_cache: ShrinkCache | None = None,
 ) -> Placed | None:
     """The edited layer, premultiplied and with its opacity, in view coordinates.
 
     A view pixel (X, Y) shows canvas point (X / view_scale, Y / view_scale). `clip` limits
-    the work to a view rectangle; `recolored` lets a caller pass cached recoloured pixels,
-    `prepared` the result of `prepare_layer` for this layer and view_scale.
+    the work to a view rectangle: only the source pixels that land in it are recoloured,
+    premultiplied and resampled. `recolored` lets a caller pass cached recoloured
+    full-resolution pixels (used only where the definition recolours before shrinking, see
+    `recolors_shrunk`), `prepared` the result of `prepare_layer` for this layer and
+    view_scale, `shrink_cache` keeps shrunk source pixels between calls.
     Returns None when nothing of the layer lands inside the clip. The returned patch may be
     a read-only view of `prepared`: callers never modify it in place.
     """
@@ -197,16 +320,13 @@ def render_layer(
             return None
     kx, ky = _shrink_factors(layer, view_scale)
     if prepared is None:
-        src, premultiplied = _source(layer, view_scale, recolored)
+        source = _source(layer, view_scale, recolored, shrink_cache)
+        src, premul = source.pixels, source.finish
     else:
         w, h = layer.size
         if prepared.shape[:2] != (-(-h // ky), -(-w // kx)):
             raise ValueError("prepared pixels do not match this layer and view scale")
-        src, premultiplied = prepared, True
-    opacity = float(np.clip(layer.params.opacity, 0.0, 1.0))
-
-    def premul(part: np.ndarray) -> np.ndarray:
-        return part if premultiplied else premultiply(part, opacity)
+        src, premul = prepared, _unchanged
 
     ax, ay, bx, by = _affine(layer, view_scale)
     rx, ry, rw, rh = rect
@@ -240,6 +360,10 @@ def render_layer(
         borderValue=(0, 0, 0, 0),
     )
     return Placed(out, rx, ry)
+
+
+def _unchanged(part: np.ndarray) -> np.ndarray:
+    return part
 
 
 def _source_span(t: float, a: float, n_out: int, n_src: int) -> tuple[int, int]:
@@ -320,11 +444,14 @@ def flatten(
     view_scale: float = 1.0,
     clip: Rect | None = None,
     recolored: Callable[[Layer], np.ndarray] | None = None,
+    shrink_cache: ShrinkCache | None = None,
 ) -> np.ndarray:
     """Premultiplied float32 flattening of the visible `layers` (bottom first).
 
     The result covers `clip` (view pixels) or the whole view when clip is None.
-    `recolored(layer)`, when given, supplies each layer's recoloured pixels (a cache).
+    `recolored(layer)`, when given, supplies each layer's recoloured full-resolution pixels
+    (a cache; asked only for layers whose render recolours them), `shrink_cache` keeps
+    shrunk pixels.
     """
     if clip is None:
         clip = (0, 0, max(1, math.ceil(width * view_scale - 1e-9)),
@@ -334,8 +461,12 @@ def flatten(
     for layer in layers:
         if not layer.params.visible:
             continue
-        pixels = None if recolored is None else recolored(layer)
-        placed = render_layer(layer, view_scale, clip=clip, recolored=pixels)
+        pixels = None
+        if recolored is not None and not recolors_shrunk(layer, view_scale):
+            pixels = recolored(layer)
+        placed = render_layer(
+            layer, view_scale, clip=clip, recolored=pixels, shrink_cache=shrink_cache
+        )
         if placed is None:
             continue
         x, y, w, h = placed.rect
