@@ -68,6 +68,7 @@ def main() -> None:
                         "layers": layers,
                         "stages_s": stages[len(stages) // 2],
                         "cpus": os.cpu_count(),
+                        "load_avg_1min": round(os.getloadavg()[0], 2),
                         "machine": platform.machine(),
                     }
                 ),
