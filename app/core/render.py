@@ -50,13 +50,8 @@ def apply_recolor(pixels: np.ndarray, recolor: Recolor) -> np.ndarray:
         if recolor.hue % 360 != 0:  # cv2's HSV2RGB takes the hue modulo 360
             cv2.add(hsv, (float(np.float32(recolor.hue % 360.0)), 0.0, 0.0, 0.0), dst=hsv)
         rgb = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
-    # Brightness then tint are one affine map per channel: rgb * k + c.
-    b = float(np.clip(recolor.brightness, -1.0, 1.0))
-    k, c = (1.0 - b, b) if b > 0 else (1.0 + b, 0.0)
-    t = float(np.clip(recolor.tint_strength, 0.0, 1.0))
-    tint = np.asarray(recolor.tint, np.float64) / 255.0
-    offset = c * (1.0 - t) + tint * t
-    k *= 1.0 - t
+    # Brightness then tint are one affine map per channel: rgb * k + offset.
+    k, offset = _affine_recolor(recolor)
     matrix = np.zeros((3, 4))
     matrix[:, :3] = np.eye(3) * k * 255.0
     matrix[:, 3] = offset * 255.0
@@ -202,18 +197,46 @@ def shrunk_premultiplied(
 
 def _u8_premul_to_float(premul: np.ndarray, opacity: float) -> np.ndarray:
     # (Premultiplied uint8 costs about a level of precision, in a view shrunk below half.)
-    out = premul.astype(np.float32)
-    out *= np.float32(opacity / 255.0)
-    return out
+    return np.multiply(premul, np.float32(opacity / 255.0), dtype=np.float32)
 
 
 def _recolor_premul_u8(premul: np.ndarray, recolor: Recolor, opacity: float) -> np.ndarray:
-    """Shrunk premultiplied uint8 -> recoloured premultiplied float32 times opacity: the
-    recolour applies to the averaged straight colours."""
-    if recolor.is_identity():
-        return _u8_premul_to_float(premul, opacity)
-    straight = cv2.cvtColor(np.ascontiguousarray(premul), cv2.COLOR_mRGBA2RGBA)
-    return premultiply(apply_recolor(straight, recolor), opacity)
+    """Shrunk premultiplied uint8 -> recoloured premultiplied float32 times opacity.
+
+    The recolour works on the premultiplied colour directly: hue and saturation depend only
+    on the ratios of the channels and scale with them (HSV's V is the largest channel), so
+    recolouring c * a gives a times the recoloured c; brightness and tint, rgb * k + t, become
+    premul * k + t * a. No unpremultiplying (and no rounding of colours at low alpha).
+    """
+    out = _u8_premul_to_float(premul, 1.0)
+    if recolor.hue % 360 != 0 or recolor.saturation != 1.0:
+        hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)  # reads RGB of RGBA
+        if recolor.saturation != 1.0:
+            cv2.multiply(hsv, (1.0, float(recolor.saturation), 1.0, 1.0), dst=hsv)
+            cv2.min(hsv, (_HUGE, 1.0, _HUGE, _HUGE), dst=hsv)
+            cv2.max(hsv, (-_HUGE, 0.0, -_HUGE, -_HUGE), dst=hsv)
+        if recolor.hue % 360 != 0:
+            cv2.add(hsv, (float(recolor.hue % 360.0), 0.0, 0.0, 0.0), dst=hsv)
+        rgba = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dstCn=4)
+        cv2.mixChannels([out], [rgba], [3, 3])  # the alpha
+        out = rgba
+    k, offset = _affine_recolor(recolor)
+    if k != 1.0 or offset.any() or opacity != 1.0:
+        matrix = np.zeros((4, 4))
+        matrix[:3, :3] = np.eye(3) * k
+        matrix[:3, 3] = offset
+        matrix[3, 3] = 1.0
+        out = cv2.transform(out, matrix * opacity)
+    return out
+
+
+def _affine_recolor(recolor: Recolor) -> tuple[float, np.ndarray]:
+    """Brightness then tint as one affine map per channel, on [0, 1]: rgb * k + offset."""
+    b = float(np.clip(recolor.brightness, -1.0, 1.0))
+    k, c = (1.0 - b, b) if b > 0 else (1.0 + b, 0.0)
+    t = float(np.clip(recolor.tint_strength, 0.0, 1.0))
+    tint = np.asarray(recolor.tint, np.float64) / 255.0
+    return k * (1.0 - t), c * (1.0 - t) + tint * t
 
 
 def recolors_shrunk(layer: Layer, view_scale: float) -> bool:
