@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from model.classic.pieces import box_of
 
-MAX_AUTO = 12
+MAX_AUTO = 8
 TEXT_WEIGHT = 3.0  # text layers are worth keeping: merge them last
 
 
