@@ -33,8 +33,8 @@ def run_editor(path: str | None) -> int:
     return run(path)
 
 
-def main(argv: Sequence[str]) -> int:
-    argv = list(argv)
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
         if len(argv) > 1:
             print("error: the editor takes at most one file", file=sys.stderr)
