@@ -342,3 +342,78 @@ def test_frames_blended_row_by_row(rng, random_document, monkeypatch):
         if step == 3:
             history.push(commands.set_opacity(doc, active.id, 0.4))
         assert_view_matches(comp, doc, 1.0, (-2, 3, 25, 14), active.id)
+
+
+# --- Slider gestures on a big layer: only what lands in the view is recoloured.
+
+
+def _slider_document(rng) -> Document:
+    doc = Document(160, 120, [])
+    big = rng.integers(0, 256, (120, 160, 4), dtype=np.uint8)
+    big[:, :, 3] = rng.choice([0, 90, 255], (120, 160))
+    doc.layers.append(Layer(big, (0, 0), LayerParams(name="big")))
+    for i in range(3):
+        px = rng.integers(0, 256, (40, 50, 4), dtype=np.uint8)
+        doc.layers.append(Layer(px, (30 * i, 25 * i), LayerParams(opacity=0.7)))
+    return doc
+
+
+@pytest.mark.parametrize("view_scale", [0.3, 0.2, 0.12])
+def test_a_recolour_slider_at_a_zoomed_out_view_matches_the_reference(rng, view_scale):
+    """Each frame of hue / saturation / brightness / tint slider gestures on the big layer
+    equals the reference at that view; while the recolour changes every frame the whole
+    layer is never prepared (the shrunk pixels are recoloured in strips); a drag after
+    the slider prepares it once and reuses it."""
+    doc = _slider_document(rng)
+    history = commands.History(doc)
+    comp = Compositor(doc)
+    big = doc.layers[0]
+    assert_view_matches(comp, doc, view_scale, None, big.id)
+    recolors = [Recolor(hue=10.0 * i) for i in range(1, 5)]
+    recolors += [Recolor(hue=40, saturation=0.2 + 0.5 * i) for i in range(3)]
+    recolors += [Recolor(hue=40, brightness=-0.3 + 0.2 * i, tint_strength=0.1) for i in range(3)]
+    for recolor in recolors:
+        history.push(commands.set_recolor(doc, big.id, recolor, gesture="slider"))
+        assert_view_matches(comp, doc, view_scale, None, big.id)
+        assert comp._prepared is None
+    for _ in range(3):
+        history.push(commands.translate(doc, big.id, 1.5, -1.0, gesture="drag"))
+        assert_view_matches(comp, doc, view_scale, None, big.id)
+    prepared = comp._prepared
+    assert prepared is not None
+    history.push(commands.translate(doc, big.id, 1.0, 1.0, gesture="drag"))
+    assert_view_matches(comp, doc, view_scale, (3, 2, 20, 15), big.id)
+    assert comp._prepared is prepared
+
+
+def test_a_scale_slider_reuses_the_shrunk_levels(rng):
+    """A scale gesture at a zoomed-out view shrinks the source once per pyramid level: going
+    back to a level reuses the cached array."""
+    doc = _slider_document(rng)
+    history = commands.History(doc)
+    comp = Compositor(doc)
+    big = doc.layers[0]
+    assert_view_matches(comp, doc, 0.25, None, big.id)
+    seen: dict[tuple[int, ...], np.ndarray] = {}
+    for scale in (1.0, 0.8, 0.6, 0.45, 0.3, 0.45, 0.8, 1.0):
+        history.push(commands.set_scale(doc, big.id, (scale, scale), gesture="scale"))
+        assert_view_matches(comp, doc, 0.25, None, big.id)
+        for level, pixels in comp._shrunk.levels(big.pixels).items():
+            assert seen.setdefault(level, pixels) is pixels
+    assert len(seen) >= 2
+
+
+def test_a_recolour_slider_at_full_resolution_recolours_only_the_clip(rng):
+    """At 100% with a clip on part of a big layer, slider frames recolour the clipped part
+    of the source only: the full layer is never recoloured or prepared."""
+    doc = _slider_document(rng)
+    history = commands.History(doc)
+    comp = Compositor(doc)
+    big = doc.layers[0]
+    clip = (100, 70, 30, 20)
+    assert_view_matches(comp, doc, 1.0, clip, big.id)
+    for i in range(1, 5):
+        recolor = Recolor(hue=15.0 * i, saturation=1.2, tint_strength=0.05 * i)
+        history.push(commands.set_recolor(doc, big.id, recolor, gesture="slider"))
+        assert_view_matches(comp, doc, 1.0, clip, big.id)
+        assert comp._prepared is None and big.id not in comp._recolored._entries

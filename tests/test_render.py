@@ -10,11 +10,14 @@ from hypothesis import strategies as st
 from app.core.document import Document
 from app.core.layer import Layer, LayerParams, Recolor
 from app.core.render import (
+    ShrinkCache,
     apply_recolor,
     composite_reference,
     premultiply,
     prepare_layer,
+    recolors_shrunk,
     render_layer,
+    shrunk_premultiplied,
 )
 
 HYPO = settings(
@@ -278,3 +281,142 @@ def test_prepared_pixels_for_another_scale_are_refused(rng):
     with pytest.raises(ValueError):
         render_layer(layer, 1.0, prepared=prepared)
     assert not prepared.flags.writeable
+
+
+# --- Recolouring: at full resolution first (exports), at zoomed-out views after the shrink.
+
+
+def _recolors():
+    return st.builds(
+        Recolor,
+        hue=st.floats(-180, 180),
+        saturation=st.floats(0, 2),
+        brightness=st.floats(-1, 1),
+        tint=st.tuples(*[st.integers(0, 255)] * 3),
+        tint_strength=st.floats(0, 1),
+    )
+
+
+@HYPO
+@given(
+    seed=st.integers(0, 2**31),
+    recolor=_recolors(),
+    scale=st.sampled_from([(1.0, 1.0), (0.7, 1.3), (0.3, 0.45), (2.2, 0.2)]),
+    offset=st.sampled_from([(0.0, 0.0), (3.0, -2.0), (1.25, 0.5)]),
+    clip=st.none() | st.tuples(st.integers(-4, 20), st.integers(-4, 20), st.integers(1, 20),
+                               st.integers(1, 20)),
+)
+def test_at_full_resolution_a_recolour_is_apply_recolor_then_place(
+    seed, recolor, scale, offset, clip
+):
+    """Exports are unchanged: at view_scale 1 the render of a recoloured layer is exactly
+    the render of apply_recolor's pixels, whatever the clip (only part is recoloured)."""
+    rng = np.random.default_rng(seed)
+    px = rng.integers(0, 256, (int(rng.integers(1, 24)), int(rng.integers(1, 24)), 4), np.uint8)
+    px[:, :, 3] = rng.choice([0, 77, 255], px.shape[:2])
+    params = LayerParams(offset=offset, scale=scale)
+    edited = Layer(px, (2, 1), params.with_(recolor=recolor))
+    baked = Layer(apply_recolor(px, recolor), (2, 1), params)
+    got, want = render_layer(edited, 1.0, clip), render_layer(baked, 1.0, clip)
+    if want is None:
+        assert got is None
+        return
+    assert got.rect == want.rect
+    np.testing.assert_array_equal(got.premul, want.premul)
+    np.testing.assert_array_equal(prepare_layer(edited), prepare_layer(baked))
+
+
+def _soft_noise(rng, w: int = 37, h: int = 29) -> np.ndarray:
+    px = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+    px[:, :, 3] = rng.choice([0, 40, 128, 255], (h, w))
+    return px
+
+
+@pytest.mark.parametrize("view_scale", [0.3, 0.2, 0.11])
+def test_zoomed_out_hue_turn_of_120_degrees_is_a_channel_rotation(rng, view_scale):
+    """A hue turn of 120 degrees maps (r, g, b) to (b, r, g), which commutes with averaging:
+    recolouring the shrunk premultiplied pixels gives exactly the shrunk rotated pixels,
+    soft and transparent edges included."""
+    px = _soft_noise(rng)
+    params = LayerParams(offset=(1.5, 0.25))
+    edited = Layer(px, (3, 2), params.with_(recolor=Recolor(hue=120)))
+    rotated = Layer(px[:, :, [2, 0, 1, 3]].copy(), (3, 2), params)
+    assert recolors_shrunk(edited, view_scale)
+    got, want = render_layer(edited, view_scale), render_layer(rotated, view_scale)
+    assert got.rect == want.rect
+    np.testing.assert_allclose(got.premul, want.premul, atol=2e-6)
+    # At full resolution it is apply_recolor's rounding, still the rotation within a level.
+    full = composite_reference(Document(50, 40, [edited]))
+    np.testing.assert_allclose(full, composite_reference(Document(50, 40, [rotated])), atol=1)
+
+
+@pytest.mark.parametrize("brightness", [0.35, -0.6])
+def test_zoomed_out_brightness_and_tint_act_on_premultiplied_colour(rng, brightness):
+    """Brightness and tint are affine per pixel: on premultiplied colour, p * k + t * alpha;
+    a zoomed-out render is that map of the unedited render (no rounding at low alpha)."""
+    recolor = Recolor(brightness=brightness, tint=(10, 200, 90), tint_strength=0.4)
+    px = _soft_noise(rng)
+    plain = Layer(px, (0, 0), LayerParams(scale=(0.9, 0.8), opacity=0.7))
+    edited = Layer(px, (0, 0), plain.params.with_(recolor=recolor))
+    base = render_layer(plain, 0.2).premul.astype(np.float64)
+    b, t = brightness, 0.4
+    k, c = (1 - b, b) if b > 0 else (1 + b, 0.0)
+    offset = c * (1 - t) + np.array([10, 200, 90]) / 255 * t
+    want = base.copy()
+    want[:, :, :3] = base[:, :, :3] * k * (1 - t) + offset * base[:, :, 3:4]
+    np.testing.assert_allclose(render_layer(edited, 0.2).premul, want, atol=2e-6)
+
+
+def test_zoomed_out_recolour_of_flat_colour_equals_the_full_resolution_one():
+    """Away from edges (nothing averaged but equal colours) the preview shows the exported
+    colour: the recoloured flat colour, within a level."""
+    px = _solid((200, 60, 30), 64, 48)
+    recolor = Recolor(hue=75, saturation=0.6, brightness=0.1, tint=(0, 0, 255), tint_strength=0.2)
+    layer = Layer(px, (0, 0), LayerParams(recolor=recolor))
+    want = apply_recolor(px[:1, :1], recolor)[0, 0].astype(int)
+    for view_scale in (0.3, 0.12):
+        out = composite_reference(Document(64, 48, [layer]), view_scale)
+        inner = out[1:-1, 1:-1].reshape(-1, 4).astype(int)
+        assert np.abs(inner - want).max() <= 1
+
+
+@HYPO
+@given(
+    seed=st.integers(0, 2**31),
+    levels=st.lists(st.tuples(st.sampled_from([1, 2, 4, 8]), st.sampled_from([1, 2, 4, 8])),
+                    min_size=1, max_size=6),
+)
+def test_shrink_cache_levels_are_the_levels_shrunk_from_scratch(seed, levels):
+    """Whatever order levels are asked in, a cached level (or one continued from a cached
+    coarser one) equals halving from the full source; asking again returns the same array."""
+    rng = np.random.default_rng(seed)
+    px = _soft_noise(rng, int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+    cache = ShrinkCache()
+    for kx, ky in levels:
+        if (kx, ky) == (1, 1):
+            continue
+        got = shrunk_premultiplied(px, kx, ky, cache)
+        np.testing.assert_array_equal(got, shrunk_premultiplied(px, kx, ky))
+        assert shrunk_premultiplied(px, kx, ky, cache) is got and not got.flags.writeable
+    cache.keep_only([])
+    assert cache.levels(px) == {}
+
+
+@HYPO
+@given(seed=st.integers(0, 2**31), view_scale=st.sampled_from([0.37, 0.2, 0.12]))
+def test_zoomed_out_render_is_the_same_with_cached_levels_and_hsv(
+    random_document, seed, view_scale
+):
+    doc = random_document(seed, n_layers=1)
+    layer = doc.layers[0]
+    layer.params = layer.params.with_(recolor=Recolor(hue=40.0, saturation=1.4))
+    cache = ShrinkCache()
+    cache.hsv_of = layer.pixels
+    for clip in (None, (2, 1, 5, 4)):
+        want = render_layer(layer, view_scale, clip)
+        for _ in range(2):  # the second time from the cache
+            got = render_layer(layer, view_scale, clip, shrink_cache=cache)
+            if want is None:
+                assert got is None
+                continue
+            np.testing.assert_allclose(got.premul, want.premul, atol=1e-6)

@@ -230,6 +230,7 @@ class Compositor:
         return self._out[y - cy : y - cy + h, x - cx : x - cx + w]
 
     def _render_full(self, view_scale: float, area: Rect) -> None:
+        self._shrunk.hsv_of = None
         layers = self.doc.layers
         sig = _signature(layers)
         rects = [layer_view_rect(layer, view_scale) for layer in layers]
@@ -256,6 +257,7 @@ class Compositor:
     def _render_active(self, view_scale: float, area: Rect, index: int) -> None:
         layers = self.doc.layers
         layer = layers[index]
+        self._shrunk.hsv_of = layer.pixels  # a hue or saturation slider starts from its HSV
         below, above = _signature(layers[:index]), _signature(layers[index + 1 :])
         if self._region is None or _intersect(self._region, area) != area:
             self._region = _grown(area, self._geometry[1])

@@ -128,6 +128,24 @@ class ShrinkCache:
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]] = {}
+        # HSV and alpha of one array's shrunk level (the layer a hue or saturation slider
+        # recolours: each frame then starts from them), kept only for `hsv_of`.
+        self.hsv_of: np.ndarray | None = None
+        self._hsv: tuple[np.ndarray, tuple[int, int], np.ndarray, np.ndarray] | None = None
+
+    def hsv(
+        self, pixels: np.ndarray, kx: int, ky: int, shrunk: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """HSV (float32, 3 channels) and alpha of `shrunk` (the (kx, ky) level of `pixels`)
+        as premultiplied floats, when `pixels` is `hsv_of`; else None."""
+        if pixels is not self.hsv_of:
+            return None
+        held = self._hsv
+        if held is None or held[0] is not pixels or held[1] != (kx, ky):
+            premul = _u8_premul_to_float(shrunk, 1.0)
+            hsv = cv2.cvtColor(premul, cv2.COLOR_RGB2HSV)
+            held = self._hsv = (pixels, (kx, ky), hsv, cv2.extractChannel(premul, 3))
+        return held[2], held[3]
 
     def levels(self, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
         entry = self._entries.get(id(pixels))
@@ -141,9 +159,12 @@ class ShrinkCache:
         keep = {id(a) for a in arrays}
         for key in self._entries.keys() - keep:
             del self._entries[key]
+        if self._hsv is not None and id(self._hsv[0]) not in keep:
+            self._hsv = None
 
     def clear(self) -> None:
         self._entries.clear()
+        self._hsv = None
 
 
 def _shrink_chain(kx: int, ky: int) -> list[tuple[int, int]]:
@@ -162,7 +183,8 @@ def shrunk_premultiplied(
 
     Averaging premultiplied values keeps the colour of transparent pixels out of the edges;
     the source is padded with transparent pixels to whole blocks and halved level by level
-    (like mipmaps), so a cached coarser-or-equal level on the way is an exact starting point.
+    (like mipmaps), so a cached level on the way is an exact starting point (columns and rows
+    past a level's ceil(size / factor) hold only padding, so levels are kept without them).
     """
     h, w = pixels.shape[:2]
     chain = _shrink_chain(kx, ky)
@@ -190,9 +212,9 @@ def shrunk_premultiplied(
         shrunk = cv2.resize(shrunk, size, interpolation=cv2.INTER_AREA)
         jx, jy = fx_fy
         shrunk.flags.writeable = False
-        if cache is not None:
-            levels[fx_fy] = shrunk
-    return shrunk
+        if cache is not None:  # kept without the padding the target level needed
+            levels[fx_fy] = shrunk[: -(-h // jy), : -(-w // jx)]
+    return levels.get((kx, ky), shrunk)
 
 
 def _u8_premul_to_float(premul: np.ndarray, opacity: float) -> np.ndarray:
@@ -200,26 +222,37 @@ def _u8_premul_to_float(premul: np.ndarray, opacity: float) -> np.ndarray:
     return np.multiply(premul, np.float32(opacity / 255.0), dtype=np.float32)
 
 
-def _recolor_premul_u8(premul: np.ndarray, recolor: Recolor, opacity: float) -> np.ndarray:
+def _recolor_premul_u8(
+    premul: np.ndarray,
+    recolor: Recolor,
+    opacity: float,
+    hsv_alpha: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Shrunk premultiplied uint8 -> recoloured premultiplied float32 times opacity.
 
     The recolour works on the premultiplied colour directly: hue and saturation depend only
     on the ratios of the channels and scale with them (HSV's V is the largest channel), so
     recolouring c * a gives a times the recoloured c; brightness and tint, rgb * k + t, become
     premul * k + t * a. No unpremultiplying (and no rounding of colours at low alpha).
+    `hsv_alpha`: the HSV and alpha of `premul` as floats, when a cache holds them (a hue or
+    saturation slider then skips half the work); never modified.
     """
-    out = _u8_premul_to_float(premul, 1.0)
     if recolor.hue % 360 != 0 or recolor.saturation != 1.0:
-        hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)  # reads RGB of RGBA
+        if hsv_alpha is None:
+            out = _u8_premul_to_float(premul, 1.0)
+            hsv, alpha, mix = cv2.cvtColor(out, cv2.COLOR_RGB2HSV), out, [3, 3]
+        else:
+            (hsv, alpha), mix = hsv_alpha, [0, 3]
         if recolor.saturation != 1.0:
-            cv2.multiply(hsv, (1.0, float(recolor.saturation), 1.0, 1.0), dst=hsv)
+            hsv = cv2.multiply(hsv, (1.0, float(recolor.saturation), 1.0, 1.0))
             cv2.min(hsv, (_HUGE, 1.0, _HUGE, _HUGE), dst=hsv)
             cv2.max(hsv, (-_HUGE, 0.0, -_HUGE, -_HUGE), dst=hsv)
         if recolor.hue % 360 != 0:
-            cv2.add(hsv, (float(recolor.hue % 360.0), 0.0, 0.0, 0.0), dst=hsv)
-        rgba = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dstCn=4)
-        cv2.mixChannels([out], [rgba], [3, 3])  # the alpha
-        out = rgba
+            hsv = cv2.add(hsv, (float(recolor.hue % 360.0), 0.0, 0.0, 0.0))
+        out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dstCn=4)
+        cv2.mixChannels([alpha], [out], mix)  # the alpha
+    else:
+        out = _u8_premul_to_float(premul, 1.0)
     k, offset = _affine_recolor(recolor)
     if k != 1.0 or offset.any() or opacity != 1.0:
         matrix = np.zeros((4, 4))
@@ -256,10 +289,12 @@ def layer_shrinks(layer: Layer, view_scale: float) -> bool:
 
 
 class _Source:
-    """What the warp samples (`pixels`, uint8) and how a part of it becomes premultiplied
-    float32 with the layer's recolour and opacity (`finish`)."""
+    """What the warp samples (`pixels`) and how a part of it, `pixels[rows, cols]`, becomes
+    premultiplied float32 with the layer's recolour and opacity (`finish(rows, cols)`)."""
 
-    def __init__(self, pixels: np.ndarray, finish: Callable[[np.ndarray], np.ndarray]) -> None:
+    def __init__(
+        self, pixels: np.ndarray, finish: Callable[[slice, slice], np.ndarray]
+    ) -> None:
         self.pixels, self.finish = pixels, finish
 
 
@@ -277,17 +312,26 @@ def _source(
     kx, ky = _shrink_factors(layer, view_scale)
     if recolors_shrunk(layer, view_scale):
         shrunk = shrunk_premultiplied(layer.pixels, kx, ky, shrink_cache)
-        return _Source(shrunk, lambda part: _recolor_premul_u8(part, recolor, opacity))
+        held = None
+        if shrink_cache is not None and (recolor.hue % 360 != 0 or recolor.saturation != 1.0):
+            held = shrink_cache.hsv(layer.pixels, kx, ky, shrunk)
+
+        def finish_shrunk(rows: slice, cols: slice) -> np.ndarray:
+            part = None if held is None else (held[0][rows, cols], held[1][rows, cols])
+            return _recolor_premul_u8(shrunk[rows, cols], recolor, opacity, part)
+
+        return _Source(shrunk, finish_shrunk)
     if recolored is None and (kx, ky) == (1, 1) and not recolor.is_identity():
+        pixels = layer.pixels
         return _Source(
-            layer.pixels, lambda part: premultiply(apply_recolor(part, recolor), opacity)
+            pixels, lambda r, c: premultiply(apply_recolor(pixels[r, c], recolor), opacity)
         )
     pixels = apply_recolor(layer.pixels, recolor) if recolored is None else recolored
     if (kx, ky) == (1, 1):
-        return _Source(pixels, lambda part: premultiply(part, opacity))
+        return _Source(pixels, lambda r, c: premultiply(pixels[r, c], opacity))
     cache = shrink_cache if pixels is layer.pixels else None
     shrunk = shrunk_premultiplied(pixels, kx, ky, cache)
-    return _Source(shrunk, lambda part: _u8_premul_to_float(part, opacity))
+    return _Source(shrunk, lambda r, c: _u8_premul_to_float(shrunk[r, c], opacity))
 
 
 def prepared_key(layer: Layer, view_scale: float) -> tuple:
@@ -310,7 +354,7 @@ def prepare_layer(
     for the whole of a drag.
     """
     source = _source(layer, view_scale, recolored, shrink_cache)
-    out = source.finish(source.pixels)
+    out = source.finish(slice(None), slice(None))
     out.flags.writeable = False
     return out
 
@@ -349,7 +393,10 @@ def render_layer(
         w, h = layer.size
         if prepared.shape[:2] != (-(-h // ky), -(-w // kx)):
             raise ValueError("prepared pixels do not match this layer and view scale")
-        src, premul = prepared, _unchanged
+        src = prepared
+
+        def premul(rows: slice, cols: slice) -> np.ndarray:
+            return prepared[rows, cols]
 
     ax, ay, bx, by = _affine(layer, view_scale)
     rx, ry, rw, rh = rect
@@ -357,12 +404,12 @@ def render_layer(
     if ax == 1.0 and ay == 1.0 and bx.is_integer() and by.is_integer():
         # Pure integer translation: copy, no resampling, exact.
         c0, r0 = rx - int(bx), ry - int(by)
-        part = src[max(r0, 0) : r0 + rh, max(c0, 0) : c0 + rw]
+        part = premul(slice(max(r0, 0), r0 + rh), slice(max(c0, 0), c0 + rw))
         if part.shape[:2] == (rh, rw):
-            return Placed(premul(part), rx, ry)
+            return Placed(part, rx, ry)
         out = np.zeros((rh, rw, 4), np.float32)
         oy, ox = max(-r0, 0), max(-c0, 0)
-        out[oy : oy + part.shape[0], ox : ox + part.shape[1]] = premul(part)
+        out[oy : oy + part.shape[0], ox : ox + part.shape[1]] = part
         return Placed(out, rx, ry)
 
     sh, sw = src.shape[:2]
@@ -375,7 +422,7 @@ def render_layer(
     r0, r1 = _source_span(ty, ay, rh, sh)
     matrix = np.array([[ax, 0, tx + ax * c0], [0, ay, ty + ay * r0]], np.float64)
     out = cv2.warpAffine(
-        premul(src[r0:r1, c0:c1]),
+        premul(slice(r0, r1), slice(c0, c1)),
         matrix,
         (rw, rh),
         flags=cv2.INTER_LINEAR,
@@ -383,10 +430,6 @@ def render_layer(
         borderValue=(0, 0, 0, 0),
     )
     return Placed(out, rx, ry)
-
-
-def _unchanged(part: np.ndarray) -> np.ndarray:
-    return part
 
 
 def _source_span(t: float, a: float, n_out: int, n_src: int) -> tuple[int, int]:
