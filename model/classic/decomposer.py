@@ -111,7 +111,7 @@ class ClassicDecomposer:
                 )
                 background = None
                 if not pieces:
-                    warnings.append("no distinct subject was found; the photo stays one layer")
+                    warnings.append("no distinct foreground was found; the picture stays one layer")
         stage(3, "filling in behind the foreground")
         if background is None:
             background = (

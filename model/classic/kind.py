@@ -26,7 +26,7 @@ def flat_fraction(rgb: np.ndarray, alpha: np.ndarray) -> float:
     h, w = alpha.shape
     size = working_size(w, h, 256)
     small = resize(rgb, size, nearest=True)  # nearest: averaging would hide photo noise
-    visible = resize(alpha, size, nearest=True) > 0.5
+    visible = resize(alpha, size, nearest=True) > 0.02
     if not visible.any():
         return 1.0
     flat = neighbour_step(small) < FLAT_STEP

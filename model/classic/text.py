@@ -19,6 +19,7 @@ from model.classic.pieces import resize
 
 OCR_SHORT = 736
 OCR_LONG = 1280
+MAX_UPSCALE = 3.0  # beyond this, enlarged blur reads as letters
 MIN_SCORE = 0.8
 MIN_CHARS = 2  # single characters are mostly false detections in photos
 _lock = threading.Lock()
@@ -68,9 +69,9 @@ def engine():
 def detect_text(rgb: np.ndarray) -> list[TextLine]:
     """Text lines in an HxWx3 float image, with their recognised words."""
     h, w = rgb.shape[:2]
-    if min(h, w) < 16:
+    if min(h, w) < 24:
         return []
-    scale = min(OCR_SHORT / min(h, w), OCR_LONG / max(h, w))
+    scale = min(OCR_SHORT / min(h, w), OCR_LONG / max(h, w), MAX_UPSCALE)
     size = max(1, round(w * scale)), max(1, round(h * scale))
     small = resize(rgb, size)
     u8 = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
