@@ -9,10 +9,16 @@ resolution and at a screen-sized view (the whole canvas fitted into 1920x1080):
 - interactive frame: one step of a drag of the middle layer (index 10) pushed through the
   History as a merging gesture, then `Compositor.render(active_id=...)`;
 - at screen view, also one frame of an opacity, a scale and a hue slider on that layer;
-- at 100% zoom, also one frame of panning the view 16 px with that layer active.
+- at 100% zoom, also one frame of panning the view 16 px with that layer active;
+- slider frames (`slider_frames`): a hue slider and a scale slider on the 4096x4096
+  background and on the middle layer, at screen view and at 100% zoom (a 1920x1080 clip),
+  each frame = History push of a merging gesture + `Compositor.render(active_id=...)`.
+  `--baseline REV` also runs those slider frames on the code of git revision REV (in a
+  subprocess, from `git archive`) and reports the ratio old / new.
 
 Prints JSON; times in milliseconds: medians (the figures to quote), with minimum and 90th
-percentile because the machine may be shared. Usage: python benchmarks/bench_compositor.py
+percentile because the machine may be shared. Usage:
+python benchmarks/bench_compositor.py [--baseline REV] [--sliders-only]
 """
 
 from __future__ import annotations
@@ -23,14 +29,19 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+# --baseline runs this script again with the code of another revision put first on the path.
+CODE_ROOT = os.environ.get("STRATA_BENCH_CODE_ROOT", str(REPO))
+sys.path.insert(0, CODE_ROOT)
 
 from app.core import commands  # noqa: E402
 from app.core.compositor import Compositor, composite  # noqa: E402
@@ -168,6 +179,75 @@ def measure_gestures(doc: Document, view_scale: float, frames: int) -> dict:
     return out
 
 
+def _slider_samples(
+    doc: Document, layer_id: str, gesture: str, view_scale: float, clip, frames: int
+) -> list[float]:
+    history = commands.History(doc)
+    comp = Compositor(doc)
+    comp.render(view_scale, clip, layer_id)  # the gesture starts: planes built
+    steps = iter(range(1, frames + 1))
+
+    def frame() -> None:
+        i = next(steps)
+        if gesture == "hue":
+            command = commands.set_recolor(doc, layer_id, Recolor(hue=3.0 * i), gesture="s")
+        else:
+            command = commands.set_scale(doc, layer_id, (1 - 0.005 * i,) * 2, gesture="s")
+        history.push(command)
+        comp.render(view_scale, clip, layer_id)
+
+    samples = _time(frame, frames)
+    assert len(history) == 1, "a slider gesture must be one undo step"
+    history.undo()
+    return samples
+
+
+def measure_sliders(doc: Document, views: dict, frames: int) -> dict:
+    """Median (and slowest) frame of a hue slider and a scale slider on the background and
+    on the middle layer, per view. The scale slider shrinks the layer by 0.5% a frame, so
+    at screen view the background crosses a power-of-two shrink level on the way."""
+    out = {}
+    for view_name, (view_scale, clip) in views.items():
+        out[view_name] = {}
+        for layer_name, index in (("background", 0), ("middle_layer", 10)):
+            figures = {}
+            for gesture in ("hue", "scale"):
+                layer_id = doc.layers[index].id
+                samples = _slider_samples(doc, layer_id, gesture, view_scale, clip, frames)
+                figures[f"{gesture}_frame_ms"] = _median_ms(samples)
+                figures[f"{gesture}_frame_max_ms"] = round(max(samples) * 1000, 2)
+            out[view_name][layer_name] = figures
+    return out
+
+
+def slider_views(doc: Document) -> dict:
+    screen_scale = min(SCREEN[0] / SIZE, SCREEN[1] / SIZE)
+    return {
+        "screen_view": (screen_scale, None),
+        "full_resolution_screen_clip": (1.0, _screen_clip_around(doc.layers[10])),
+    }
+
+
+def run_baseline(rev: str, frames: int, seed: int) -> dict:
+    """The slider figures measured on the code of git revision `rev` (its `app` package)."""
+    with tempfile.TemporaryDirectory() as root:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", rev, "app"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", root], input=archive, check=True)
+        env = {**os.environ, "STRATA_BENCH_CODE_ROOT": root}
+        args = [sys.executable, __file__, "--sliders-only", "--slider-frames", str(frames),
+                "--seed", str(seed)]
+        result = subprocess.run(args, env=env, check=True, capture_output=True, text=True)
+    return json.loads(result.stdout)
+
+
+def _ratios(old: dict, new: dict) -> dict:
+    if isinstance(new, dict):
+        return {k: _ratios(old[k], v) for k, v in new.items() if k in old}
+    return round(old / new, 1) if new else None
+
+
 def _screen_clip_around(layer: Layer) -> tuple[int, int, int, int]:
     """A 1920x1080 window of the canvas at 100% zoom, centred on the layer."""
     cx, cy = layer.center
@@ -181,6 +261,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--frames", type=int, default=40)
     parser.add_argument("--full-repeats", type=int, default=3)
+    parser.add_argument("--slider-frames", type=int, default=12)
+    parser.add_argument("--baseline", metavar="REV", help="also time the sliders on git REV")
+    parser.add_argument("--sliders-only", action="store_true")
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
@@ -188,6 +271,10 @@ def main() -> None:
     doc = make_document(args.seed)
     build_s = time.perf_counter() - t0
     middle = doc.layers[10]
+    if args.sliders_only:
+        sliders = measure_sliders(doc, slider_views(doc), args.slider_frames)
+        print(json.dumps({"code_root": CODE_ROOT, "slider_frames": sliders}, indent=2))
+        return
 
     export_samples = _time(lambda: composite(doc), args.full_repeats)
     screen_scale = min(SCREEN[0] / SIZE, SCREEN[1] / SIZE)
@@ -212,11 +299,16 @@ def main() -> None:
         ),
         "screen_view": measure_view(doc, screen_scale, args.full_repeats, args.frames),
         "screen_view_other_gestures": measure_gestures(doc, screen_scale, 10),
+        "slider_frames": measure_sliders(doc, slider_views(doc), args.slider_frames),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         # The machine is shared: a load average above the core count slows every figure.
         "load_average_1min": {"start": load_before, "end": os.getloadavg()[0]},
         "targets": {"interactive_frame_ms_max": 16, "speedup_min": 20},
     }
+    if args.baseline:
+        old = run_baseline(args.baseline, args.slider_frames, args.seed)["slider_frames"]
+        result["slider_frames_baseline"] = {"revision": args.baseline, **old}
+        result["slider_frames_speedup"] = _ratios(old, result["slider_frames"])
     print(json.dumps(result, indent=2))
 
 

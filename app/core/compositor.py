@@ -399,18 +399,20 @@ class Compositor:
     def _prepared_pixels(self, layer: Layer, view_scale: float) -> np.ndarray | None:
         """The active layer's `prepare_layer` result, kept while only its offset changes.
 
-        None the first time a key is seen: a slider (recolour, scale) changes the key every
-        frame, and its frames then recolour and premultiply only what lands in the dirty
-        rectangle; once a key repeats (a drag), the whole layer is prepared and kept.
+        None while a slider changes what it depends on (a recolour every frame, a scale
+        crossing a shrink level): such a frame recolours and premultiplies only what lands in
+        the dirty rectangle. When the key is the same as the frame before (a drag, a scale
+        within a level) or the layer has just become active, the whole layer is prepared.
         """
         key = (layer.id, prepared_key(layer, view_scale))
         if self._prepared is not None:
             (pixels, old_key), prepared = self._prepared
             if pixels is layer.pixels and old_key == key:
                 return prepared
-        seen, self._last_key = self._last_key, (layer.pixels, key)
-        if seen is None or seen[0] is not layer.pixels or seen[1] != key:
-            return None
+        last, self._last_key = self._last_key, (layer.pixels, key)
+        if last is not None and last[1][0] == layer.id:
+            if last[0] is not layer.pixels or last[1] != key:
+                return None  # changed since the last frame: a slider is moving
         recolored = None
         if not recolors_shrunk(layer, view_scale):
             recolored = self._recolored(layer)

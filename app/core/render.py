@@ -142,9 +142,14 @@ class ShrinkCache:
             return None
         held = self._hsv
         if held is None or held[0] is not pixels or held[1] != (kx, ky):
-            premul = _u8_premul_to_float(shrunk, 1.0)
-            hsv = cv2.cvtColor(premul, cv2.COLOR_RGB2HSV)
-            held = self._hsv = (pixels, (kx, ky), hsv, cv2.extractChannel(premul, 3))
+            h, w = shrunk.shape[:2]
+            hsv, alpha = np.empty((h, w, 3), np.float32), np.empty((h, w), np.float32)
+            step = max(1, (1 << 18) // max(w, 1))  # rows at a time, so the floats stay in cache
+            for y in range(0, h, step):
+                premul = _u8_premul_to_float(shrunk[y : y + step], 1.0)
+                cv2.cvtColor(premul, cv2.COLOR_RGB2HSV, dst=hsv[y : y + step])
+                cv2.extractChannel(premul, 3, dst=alpha[y : y + step])
+            held = self._hsv = (pixels, (kx, ky), hsv, alpha)
         return held[2], held[3]
 
     def levels(self, pixels: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
