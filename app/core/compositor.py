@@ -294,10 +294,14 @@ class Compositor:
 
         This is `over_premul` twice, fused so that each plane is read once, in strips of
         rows small enough for the scratch strip to stay in cache: the frame's time is
-        memory traffic. The active layer is rendered strip by strip too, so a slider that
-        recolours or rescales it works on a strip of its source at a time, in cache.
+        memory traffic. Without prepared pixels (a slider is moving) the active layer is
+        rendered strip by strip too, so its source is recoloured and premultiplied a strip
+        at a time, in cache; with them (a drag) it is one render of the dirty rectangle.
         """
         active = self._active_source(layer, view_scale)
+        whole = None
+        if active is not None and active[1] is not None:
+            whole = self._active_patch(view_scale, dirty, *active)
         x, y, w, h = dirty
         step = min(h, max(1, STRIP_BYTES // (16 * w)))
         if self._scratch.size < step * w * 4:
@@ -305,7 +309,9 @@ class Compositor:
         scratch = self._scratch[: step * w * 4].reshape(step, w, 4)
         for top in range(y, y + h, step):
             strip = (x, top, w, min(step, y + h - top))
-            patch = None if active is None else self._active_patch(view_scale, strip, *active)
+            patch = whole
+            if active is not None and whole is None:
+                patch = self._active_patch(view_scale, strip, *active)
             self._blend_strip(region, strip, patch, scratch)
 
     def _blend_strip(

@@ -130,15 +130,26 @@ class ShrinkCache:
         self._entries: dict[int, tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]] = {}
         # HSV and alpha of one array's shrunk level (the layer a hue or saturation slider
         # recolours: each frame then starts from them), kept only for `hsv_of`.
-        self.hsv_of: np.ndarray | None = None
+        self._hsv_of: np.ndarray | None = None
         self._hsv: tuple[np.ndarray, tuple[int, int], np.ndarray, np.ndarray] | None = None
+
+    @property
+    def hsv_of(self) -> np.ndarray | None:
+        """The one pixel array whose shrunk level's HSV is kept (None: none)."""
+        return self._hsv_of
+
+    @hsv_of.setter
+    def hsv_of(self, pixels: np.ndarray | None) -> None:
+        self._hsv_of = pixels
+        if self._hsv is not None and self._hsv[0] is not pixels:
+            self._hsv = None
 
     def hsv(
         self, pixels: np.ndarray, kx: int, ky: int, shrunk: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """HSV (float32, 3 channels) and alpha of `shrunk` (the (kx, ky) level of `pixels`)
         as premultiplied floats, when `pixels` is `hsv_of`; else None."""
-        if pixels is not self.hsv_of:
+        if pixels is not self._hsv_of:
             return None
         held = self._hsv
         if held is None or held[0] is not pixels or held[1] != (kx, ky):
