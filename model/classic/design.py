@@ -38,7 +38,6 @@ TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
 FLAT_SPREAD = 0.002  # over a textured or photo background, shapes must be this uniform
-NEAR_FLAT = 3  # pixels this close to a flat region are its edge, not picture detail
 CONVEX_SLACK = 0.03  # a shape whose hull shows this little background is taken as convex
 BUSY_FRACTION = 0.2  # an area this full of fast-changing pixels is a picture, not shapes
 CRISP_CONTRAST = 0.12  # a shape's surroundings 2-3 pixels out differ at least this much
@@ -181,11 +180,7 @@ def _plan(
 
     # A picture placed on a photo background cannot be told from it: only look for pictures
     # on a smooth background.
-    if coeffs is not None:
-        near_flat = dilate(np.isin(regions.labels, kept), NEAR_FLAT)
-        plans = _images(small, step, visible, text_boxes, coeffs, near_flat)
-    else:
-        plans = []
+    plans = _images(small, step, visible, text_boxes, coeffs) if coeffs is not None else []
     image_of = np.zeros((wh, ww), bool)
     for p in plans:
         y0, y1, x0, x1 = p.wbox
@@ -209,16 +204,15 @@ def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
     return float(area[sl][regions.labels[sl] == k].mean())
 
 
-def _images(small, step, visible, text_boxes, coeffs, near_flat) -> list[_Plan]:
+def _images(small, step, visible, text_boxes, coeffs) -> list[_Plan]:
     """Photos and illustrations placed on a smooth background: connected areas that differ
-    from the background model and are busy inside (many fast-changing pixels that are not
-    just the edges of flat areas, or their compression ringing)."""
+    from the background model and are busy inside (many fast-changing pixels)."""
     wh, ww = visible.shape
     differs = np.abs(small - eval_smooth(coeffs, (wh, ww))).max(axis=-1) > BG_RESIDUAL
     differs &= visible & ~text_boxes
     comps, _ = ndimage.label(differs, structure=np.ones((3, 3), bool))
     min_image = max(64, int(MIN_IMAGE * ww * wh))
-    changing = (step >= REGION_STEP) & ~near_flat
+    changing = step >= REGION_STEP
     plans = []
     for index, sl in enumerate(ndimage.find_objects(comps), start=1):
         if sl is None:
