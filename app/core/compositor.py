@@ -132,8 +132,8 @@ def _same(a: _Signature | None, b: _Signature) -> bool:
 
 
 # The active layer in a frame: its view rect, premultiplied pixels at opacity 1,
-# 1 - opacity * alpha, and the opacity.
-_Patch = tuple[Rect, np.ndarray, np.ndarray, float]
+# 1 - opacity * alpha (None when nothing is below it), and the opacity.
+_Patch = tuple[Rect, np.ndarray, np.ndarray | None, float]
 
 
 def _to_premul_uint8(premul: np.ndarray, dst: np.ndarray) -> None:
@@ -176,6 +176,7 @@ class Compositor:
         self._above_sig: _Signature | None = None
         # below: premultiplied float32; above: premultiplied times 255, and its 1 - alpha
         self._below = self._above255 = self._above_inv = np.zeros((0, 0, 4), np.float32)
+        self._below_empty = False  # nothing below the active layer: it needs no 1 - alpha
         # per row of the above plane: the first and past-the-last column it covers
         self._above_spans = (np.zeros(0, np.intp), np.zeros(0, np.intp))
         self._scratch = np.zeros(0, np.float32)  # a strip of the frame's blend
@@ -270,6 +271,7 @@ class Compositor:
                 layers[:index], w, h, view_scale, region, self._recolored, self._shrunk
             )
             self._below_sig, redraw = below, True
+            self._below_empty = not self._below.any()
         if not _same(self._above_sig, above):
             above_plane = flatten(
                 layers[index + 1 :], w, h, view_scale, region, self._recolored, self._shrunk
@@ -334,8 +336,11 @@ class Compositor:
                 np.copyto(buf[ry : ry + rh, rx : rx + rw], below[ry : ry + rh, rx : rx + rw])
             inside = (slice(iy - y, iy - y + ih), slice(ix - x, ix - x + iw))
             part = (slice(iy - py, iy - py + ih), slice(ix - px, ix - px + iw))
-            cv2.multiply(below[inside], inv[part], dst=buf[inside])
-            cv2.scaleAdd(premul[part], opacity, buf[inside], dst=buf[inside])
+            if inv is None:  # nothing below
+                cv2.multiply(premul[part], (opacity,) * 4, dst=buf[inside])
+            else:
+                cv2.multiply(below[inside], inv[part], dst=buf[inside])
+                cv2.scaleAdd(premul[part], opacity, buf[inside], dst=buf[inside])
         # The above plane only where it covers anything in these rows; elsewhere it is a no-op.
         first, end = self._above_spans
         c0 = max(int(first[rows].min()) + region[0], x) - x
@@ -392,7 +397,10 @@ class Compositor:
         if placed is None:
             return None
         px, py, pw, ph = placed.rect
-        if opacity == 1.0 and prepared is not None and np.may_share_memory(placed.premul, prepared):
+        shares = prepared is not None and np.may_share_memory(placed.premul, prepared)
+        if self._below_empty:
+            inv = None
+        elif opacity == 1.0 and shares:
             # An integer move: the patch is a view of the prepared pixels, so is its 1 - alpha.
             if self._prepared_inv is None:
                 self._prepared_inv = inverse_alpha(prepared)
