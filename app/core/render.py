@@ -1,7 +1,9 @@
 """Applying a layer's edit parameters to its pixels, and the reference compositor.
 
 `render_layer` is the one definition of what an edited layer looks like; the fast
-compositor, the exporters and the reference compositor all use it.
+compositor, the exporters and the reference compositor all use it. At view_scale >= 1 (all
+exports) a layer is recoloured at full resolution, then placed; a zoomed-out view that
+area-shrinks a layer recolours the shrunk premultiplied pixels instead (`recolors_shrunk`).
 """
 
 from __future__ import annotations
