@@ -11,37 +11,35 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from scipy import ndimage
 
 from model.classic.background import SMOOTH_RMS, complete_background, eval_smooth, fit_smooth
 from model.classic.kind import neighbour_step
-from model.classic.naming import shape_name, text_name
+from model.classic.naming import shape_name
+from model.classic.occlusion import complete_convex, depth_map
+from model.classic.pictures import BG_RESIDUAL, find_pictures
 from model.classic.pieces import (
     Piece,
     box_of,
     crop,
     dilate,
     erode,
+    place_over,
     resize,
     working_size,
 )
-from model.classic.regions import REGION_STEP, Regions, flat_regions, mean_per_label
+from model.classic.regions import Regions, flat_regions, mean_per_label
 from model.classic.text import TextLine
+from model.classic.textblocks import group_box, text_groups, text_piece
 from model.classic.unmix import unmix
 
 DESIGN_SIDE = 1024
-BG_RESIDUAL = 0.04  # regions this close to the background model belong to the background
 BG_DEGREE = 4  # polynomial degree of the background colour model (radial gradients need 4)
 TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
-TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
 FLAT_SPREAD = 0.002  # over a textured or photo background, shapes must be this uniform
-CONVEX_SLACK = 0.03  # a shape whose hull shows this little background is taken as convex
-BUSY_FRACTION = 0.2  # an area this full of fast-changing pixels is a picture, not shapes
 CRISP_CONTRAST = 0.12  # a shape's surroundings 2-3 pixels out differ at least this much
-MIN_IMAGE = 2e-3  # smallest placed picture, fraction of the canvas
 SMALL_REGION = 0.01  # regions smaller than this (fraction of the canvas) may be grouped
 GROUP_GAP = 0.02  # ... when this close (fraction of the longer side)
 GROUP_COLOUR = 0.08  # ... and this similar in colour
@@ -58,51 +56,6 @@ class _Plan:
     labels: set[int] = field(default_factory=set)
     lines: list[TextLine] = field(default_factory=list)
     fbox: tuple[int, int, int, int] | None = None  # full-resolution box, when known exactly
-
-
-def ink_colour(rgb: np.ndarray, box) -> np.ndarray:
-    """The text colour in a line's box: the pixels most unlike the box's rim."""
-    y0, y1, x0, x1 = box
-    patch = rgb[y0:y1, x0:x1]
-    rim = np.concatenate([patch[0], patch[-1], patch[:, 0], patch[:, -1]])
-    distance = np.abs(patch - np.median(rim, axis=0)).max(axis=-1)
-    ink = distance >= 0.8 * float(distance.max())
-    return np.median(patch[ink], axis=0)
-
-
-def _text_groups(lines: list[TextLine], rgb: np.ndarray) -> list[list[TextLine]]:
-    """Lines of one colour stacked closely above one another form one text block."""
-    lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
-    colours = {id(line): ink_colour(rgb, line.box) for line in lines}
-    groups: list[list[TextLine]] = []
-    for line in lines:
-        y0, y1, x0, x1 = line.box
-        height = y1 - y0
-        for group in groups:
-            last = group[-1]
-            ly0, ly1, lx0, lx1 = last.box
-            gap = y0 - ly1
-            wide = max(x1 - x0, lx1 - lx0)
-            centred = abs((x0 + x1) - (lx0 + lx1)) / 2 < 0.1 * wide
-            flush = min(abs(x0 - lx0), abs(x1 - lx1)) < 0.05 * wide
-            similar = 0.8 < height / max(ly1 - ly0, 1) < 1.25
-            same_ink = np.abs(colours[id(line)] - colours[id(last)]).max() < TEXT_INK_MATCH
-            if -0.3 * height < gap < 0.5 * height and (centred or flush) and similar and same_ink:
-                group.append(line)
-                break
-        else:
-            groups.append([line])
-    return groups
-
-
-def _group_box(group: list[TextLine], shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    y0 = min(t.box[0] for t in group)
-    y1 = max(t.box[1] for t in group)
-    x0 = min(t.box[2] for t in group)
-    x1 = max(t.box[3] for t in group)
-    pad = max(2, int(0.15 * min(t.box[1] - t.box[0] for t in group)))
-    h, w = shape
-    return max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
 
 
 def _scale_box(box, s: float, shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -148,8 +101,8 @@ def _plan(
 
     texts: list[_Plan] = []
     claimed: set[int] = set()
-    for group in _text_groups(lines, rgb):
-        fbox = _group_box(group, rgb.shape[:2])
+    for group in text_groups(lines, rgb):
+        fbox = group_box(group, rgb.shape[:2])
         box = _scale_box(fbox, s, (wh, ww))
         y0, y1, x0, x1 = box
         inside = regions.labels[y0:y1, x0:x1]
@@ -180,7 +133,8 @@ def _plan(
 
     # A picture placed on a photo background cannot be told from it: only look for pictures
     # on a smooth background.
-    plans = _images(small, step, visible, text_boxes, coeffs) if coeffs is not None else []
+    found = find_pictures(small, step, visible, text_boxes, coeffs) if coeffs is not None else []
+    plans = [_Plan("image", mask, box, area) for mask, box, area in found]
     image_of = np.zeros((wh, ww), bool)
     for p in plans:
         y0, y1, x0, x1 = p.wbox
@@ -202,28 +156,6 @@ def _plan(
 def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
     sl = regions.slices[k - 1]
     return float(area[sl][regions.labels[sl] == k].mean())
-
-
-def _images(small, step, visible, text_boxes, coeffs) -> list[_Plan]:
-    """Photos and illustrations placed on a smooth background: connected areas that differ
-    from the background model and are busy inside (many fast-changing pixels)."""
-    wh, ww = visible.shape
-    differs = np.abs(small - eval_smooth(coeffs, (wh, ww))).max(axis=-1) > BG_RESIDUAL
-    differs &= visible & ~text_boxes
-    comps, _ = ndimage.label(differs, structure=np.ones((3, 3), bool))
-    min_image = max(64, int(MIN_IMAGE * ww * wh))
-    changing = step >= REGION_STEP
-    plans = []
-    for index, sl in enumerate(ndimage.find_objects(comps), start=1):
-        if sl is None:
-            continue
-        mask = ndimage.binary_fill_holes(comps[sl] == index)
-        area = int(mask.sum())
-        if area < min_image or changing[sl][mask].mean() < BUSY_FRACTION:
-            continue
-        box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
-        plans.append(_Plan("image", mask, box, area))
-    return plans
 
 
 def _crisp(regions: Regions, k: int, small: np.ndarray) -> bool:
@@ -316,7 +248,9 @@ def segment_design(
 
     # Working-resolution labels of the background, for hole filling decisions.
     bg_small = np.isin(regions.labels, list(background)) if background else None
-    zmap = _depth_map(regions, background, plans, texts, textured=coeffs is None)
+    zmap = depth_map(
+        regions, background, [p.labels for p in plans + texts], textured=coeffs is None
+    )
     pieces: list[Piece] = []
     total = len(plans) + len(texts)
     for index, (plan, fbox, mask) in enumerate(zip(plans, full_boxes, masks_full)):
@@ -328,7 +262,7 @@ def segment_design(
     for index, (plan, fbox) in enumerate(zip(texts, full_boxes[len(plans) :])):
         check()
         report(len(plans) + index, total)
-        piece = _text_piece(rgb, below, plan, fbox)
+        piece = text_piece(rgb, below, plan.lines, fbox)
         if piece is not None:
             pieces.append(piece)
     return pieces, completed, coeffs is not None
@@ -347,7 +281,7 @@ def _shape_piece(
     image = crop(rgb, pbox)
     under = crop(below, pbox)
     if plan.kind == "image":
-        core = _complete_convex(core, zmap, z, s, (py0, px0))
+        core = complete_convex(core, zmap, z, s, (py0, px0))
         alpha = core.astype(np.float32)
         colour = image.copy()
         name = "Image"
@@ -363,7 +297,7 @@ def _shape_piece(
             sx = np.clip(((wx + px0) * s).astype(int), 0, bg_small.shape[1] - 1)
             shows_bg = bg_small[sy, sx]
             holes[wy[shows_bg], wx[shows_bg]] = False
-        solid = _complete_convex(core | holes, zmap, z, s, (py0, px0))
+        solid = complete_convex(core | holes, zmap, z, s, (py0, px0))
         colour = _colour_model(image, core)
         support = dilate(solid, band)
         alpha, reliable = unmix(image, under, colour)
@@ -378,75 +312,5 @@ def _shape_piece(
     ty0, ty1, tx0, tx1 = tight
     alpha, colour = alpha[ty0:ty1, tx0:tx1], np.ascontiguousarray(colour[ty0:ty1, tx0:tx1])
     box = (py0 + ty0, py0 + ty1, px0 + tx0, px0 + tx1)
-    _place(below, box, alpha, colour)
+    place_over(below, box, alpha, colour)
     return Piece(plan.kind, name, box, alpha, colour)
-
-
-def _depth_map(regions: Regions, background: set[int], plans, texts, textured: bool) -> np.ndarray:
-    """Working-resolution map of what each pixel shows: -2 background, i >= 0 the i-th piece
-    from the bottom (text above all), -3 a flat area that is no piece, -1 edges (-3 too over
-    a textured background, where edges are mostly the background's own detail)."""
-    lut = np.full(regions.count + 1, -3, np.int32)
-    lut[list(background)] = -2
-    for i, plan in enumerate(plans + texts):
-        lut[list(plan.labels)] = i
-    lut[0] = -3 if textured else -1
-    return lut[regions.labels]
-
-
-def _complete_convex(solid: np.ndarray, zmap: np.ndarray, z: int, s: float, origin) -> np.ndarray:
-    """A rectangle or convex shape partly hidden by pieces above it is completed under them:
-    its bounding box, else its convex hull, is added where no background or lower piece shows
-    (if they show, the shape is not that form)."""
-    if solid.sum() < 16:
-        return solid
-    points = cv2.findNonZero(solid.astype(np.uint8))
-    x, y, bw, bh = cv2.boundingRect(points)
-    rect = np.zeros(solid.shape, bool)
-    rect[y : y + bh, x : x + bw] = True
-    hull = np.zeros(solid.shape, np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
-    for form in (rect, hull > 0):
-        extra = form & ~solid
-        if not extra.any():
-            return solid
-        ys, xs = np.nonzero(extra)
-        sy = np.clip(((ys + origin[0]) * s).astype(int), 0, zmap.shape[0] - 1)
-        sx = np.clip(((xs + origin[1]) * s).astype(int), 0, zmap.shape[1] - 1)
-        shown = zmap[sy, sx]
-        against = (shown == -2) | (shown == -3) | ((shown >= 0) & (shown < z))
-        if against.sum() <= CONVEX_SLACK * form.sum():
-            out = solid.copy()
-            out[ys[~against], xs[~against]] = True
-            return out
-    return solid
-
-
-def _text_piece(rgb, below, plan: _Plan, fbox) -> Piece | None:
-    image = crop(rgb, fbox)
-    under = crop(below, fbox)
-    distance = np.abs(image - under).max(axis=-1)
-    strong = float(np.percentile(distance, 99))
-    if strong < 0.1:
-        return None
-    ink = distance >= 0.8 * strong
-    colour = np.broadcast_to(np.median(image[ink], axis=0), image.shape).astype(np.float32)
-    alpha, _ = unmix(image, under, colour)
-    alpha[alpha < 0.05] = 0.0
-    tight = box_of(alpha > 0)
-    if tight is None:
-        return None
-    ty0, ty1, tx0, tx1 = tight
-    y0, _, x0, _ = fbox
-    box = (y0 + ty0, y0 + ty1, x0 + tx0, x0 + tx1)
-    alpha = alpha[ty0:ty1, tx0:tx1]
-    colour = np.ascontiguousarray(colour[ty0:ty1, tx0:tx1])
-    _place(below, box, alpha, colour)
-    return Piece("text", text_name([t.text for t in plan.lines]), box, alpha, colour)
-
-
-def _place(below: np.ndarray, box, alpha: np.ndarray, colour: np.ndarray) -> None:
-    """Composite a piece onto the running `below` image in place."""
-    y0, y1, x0, x1 = box
-    a = alpha[:, :, None]
-    below[y0:y1, x0:x1] = a * colour + (1.0 - a) * below[y0:y1, x0:x1]

@@ -86,3 +86,10 @@ def erode(mask: np.ndarray, radius: int) -> np.ndarray:
     if radius <= 0:
         return mask
     return cv2.erode(mask.astype(np.uint8), disk(radius)).astype(bool)
+
+
+def place_over(below: np.ndarray, box, alpha: np.ndarray, colour: np.ndarray) -> None:
+    """Composite a piece onto the running `below` image in place."""
+    y0, y1, x0, x1 = box
+    a = alpha[:, :, None]
+    below[y0:y1, x0:x1] = a * colour + (1.0 - a) * below[y0:y1, x0:x1]

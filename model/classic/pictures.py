@@ -1,0 +1,37 @@
+"""Pictures (photos, logos, illustrations) placed on a design with a smooth background."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from model.classic.background import eval_smooth
+from model.classic.regions import REGION_STEP
+
+BG_RESIDUAL = 0.04  # pixels this far from the background model are something on it
+BUSY_FRACTION = 0.2  # an area this full of fast-changing pixels is a picture, not shapes
+MIN_IMAGE = 2e-3  # smallest placed picture, fraction of the canvas
+
+
+def find_pictures(small, step, visible, text_boxes, coeffs) -> list[tuple]:
+    """Photos and illustrations placed on a smooth background: connected areas that differ
+    from the background model and are busy inside (many fast-changing pixels).
+
+    Returns (mask, box, area) at working resolution, mask cropped to box."""
+    wh, ww = visible.shape
+    differs = np.abs(small - eval_smooth(coeffs, (wh, ww))).max(axis=-1) > BG_RESIDUAL
+    differs &= visible & ~text_boxes
+    comps, _ = ndimage.label(differs, structure=np.ones((3, 3), bool))
+    min_image = max(64, int(MIN_IMAGE * ww * wh))
+    changing = step >= REGION_STEP
+    plans = []
+    for index, sl in enumerate(ndimage.find_objects(comps), start=1):
+        if sl is None:
+            continue
+        mask = ndimage.binary_fill_holes(comps[sl] == index)
+        area = int(mask.sum())
+        if area < min_image or changing[sl][mask].mean() < BUSY_FRACTION:
+            continue
+        box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
+        plans.append((mask, box, area))
+    return plans
