@@ -255,6 +255,8 @@ def _recolor_premul_u8(
     `hsv_alpha`: the HSV and alpha of `premul` as floats, when a cache holds them (a hue or
     saturation slider then skips half the work); never modified.
     """
+    if recolor.is_identity():
+        return _u8_premul_to_float(premul, opacity)
     if recolor.hue % 360 != 0 or recolor.saturation != 1.0:
         if hsv_alpha is None:
             out = _u8_premul_to_float(premul, 1.0)
