@@ -19,6 +19,7 @@ APP_NAME = "Strata"
 def configure_app(app: QApplication) -> None:
     app.setOrganizationName(APP_NAME)
     app.setApplicationName(APP_NAME)
+    app.setDesktopFileName("strata")  # links the window to installer/strata.desktop (Wayland)
     app.setApplicationDisplayName(APP_NAME)
     app.setStyle("Fusion")
     app.setStyleSheet(stylesheet())
