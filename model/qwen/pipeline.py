@@ -18,7 +18,12 @@ from model.base import DecomposeError
 from model.qwen.device import free_memory
 
 MIN_DIFFUSERS = (0, 37)
-INSTALL_HINT = "pip install -e .[qwen]"
+# A PyInstaller build ships only the classic backend; it cannot pip-install into itself.
+INSTALL_HINT = (
+    "install Strata with `installer/install.sh --with-qwen` (this build has only classic)"
+    if getattr(sys, "frozen", False)
+    else "pip install -e .[qwen]"
+)
 REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "safetensors", "huggingface_hub")
 
 
