@@ -284,3 +284,33 @@ def test_any_image_reconstructs(w, h, seed, pattern, transparent, n):
     if n is not None:
         assert len(result.layers) == n
     assert_reconstructs(image, result)
+
+
+def _banded(seed: int, alpha: int, opaque: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A gradient design with a full-width band of one colour over it, and the band's layer."""
+    base = design(seed, size=(320, 240), gradient=True).image
+    rng = np.random.default_rng(seed)
+    band = np.zeros_like(base)
+    band[:, :, :3] = rng.integers(0, 256, 3)
+    band[150:210, :, 3] = 255 if opaque else alpha
+    return over([base, band]), band
+
+
+@pytest.mark.parametrize("seed,alpha", [(3, 60), (3, 140)])
+def test_translucent_band_is_its_own_top_layer(seed, alpha):
+    image, band = _banded(seed, alpha)
+    for n in (None, 3):
+        result = run(image, n)
+        assert_reconstructs(image, result)
+        assert n is None or len(result.layers) == n
+        top = result.layers[-1].rgba
+        assert result.layers[-1].name == "Overlay"
+        assert np.abs(top[:, :, 3].astype(int) - band[:, :, 3]).max() <= 3
+        assert np.abs(top[150:210, :, :3].astype(int) - band[150:210, :, :3]).max() <= 8
+
+
+def test_opaque_full_width_bar_is_not_an_overlay():
+    image, _ = _banded(3, 255, opaque=True)
+    result = run(image)
+    assert_reconstructs(image, result)
+    assert all(layer.name != "Overlay" for layer in result.layers)

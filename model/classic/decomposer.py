@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -19,11 +20,12 @@ from model.base import (
 )
 from model.classic.background import complete_background
 from model.classic.cancel import cancellable
-from model.classic.compose import compose_layers
+from model.classic.compose import compose_layers, composite
 from model.classic.count import Layer, fit_count
 from model.classic.design import segment_design
 from model.classic.kind import detect_kind
 from model.classic.naming import unique_names
+from model.classic.overlay import Band, find_band, untint
 from model.classic.pieces import Piece
 from model.classic.subject import segment_subject
 from model.classic.text import detect_text
@@ -33,6 +35,8 @@ MAX_LAYERS = 20
 MAX_MEGAPIXELS = 40  # about 4 GB of working memory at this size
 MIN_PIECE = 0.006  # pieces smaller than this fraction of the canvas stay in the background
 DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
+MIN_BAND_SIDE = 64  # smaller pictures are not searched for translucent bands
+BAND_PSNR = 45.0  # a band split must reproduce the input this well, else it is not used
 STAGES = ("analysing", "reading text", "segmenting", "completing background", "composing")
 
 
@@ -58,6 +62,7 @@ class ClassicDecomposer:
         options: DecomposeOptions,
         progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
+        bands: bool = True,
     ) -> DecomposeResult:
         token = cancel or CancelToken()
         report = progress or (lambda p: None)
@@ -71,6 +76,17 @@ class ClassicDecomposer:
                 f"the classic decomposer takes up to {MAX_MEGAPIXELS}, so scale it down first"
             )
         image = as_rgba(rgba)
+        if (
+            bands
+            and n != 1
+            and min(image.shape[:2]) >= MIN_BAND_SIDE
+            and image[:, :, 3].min() == 255
+        ):
+            band = find_band(image[:, :, :3].astype(np.float32) / 255.0)
+            if band is not None:
+                split = self._with_band(image, band, options, progress, token)
+                if split is not None:
+                    return split
         timings: dict[str, float] = {}
         warnings: list[str] = []
         started = clock = time.perf_counter()
@@ -138,3 +154,31 @@ class ClassicDecomposer:
             timings=timings,
             warnings=warnings,
         )
+
+    def _with_band(
+        self,
+        image: np.ndarray,
+        band: Band,
+        options: DecomposeOptions,
+        progress: ProgressCallback | None,
+        token: CancelToken,
+    ) -> DecomposeResult | None:
+        """The picture without a translucent band, decomposed, with the band as the top layer;
+        None when the split would not reproduce the input."""
+        below = untint(image[:, :, :3].astype(np.float32) / 255.0, band)
+        inner = np.dstack([np.rint(below * 255).astype(np.uint8), image[:, :, 3]])
+        n = options.layers
+        inner_options = dataclasses.replace(options, layers=None if n is None else n - 1)
+        result = self.decompose(inner, inner_options, progress, token, bands=False)
+        h, w = image.shape[:2]
+        top = np.zeros((h, w, 4), np.uint8)
+        top[:, :, :3] = band.colour
+        top[:, :, 3] = band.mask((h, w))
+        layers = [layer.rgba for layer in result.layers] + [top]
+        error = composite(layers)[:, :, :3] - image[:, :, :3].astype(np.float32) / 255.0
+        mse = float(np.mean(error**2))
+        if mse > 0 and 10 * np.log10(1.0 / mse) < BAND_PSNR:
+            return None
+        names = unique_names([layer.name for layer in result.layers] + ["Overlay"])
+        result.layers = [DecomposedLayer(rgba, name) for rgba, name in zip(layers, names)]
+        return result
