@@ -34,16 +34,34 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="number of layers (default: auto)")
     p.add_argument("--backend", choices=["auto", "classic", "qwen"], default="auto",
                    help="auto = qwen when its weights and a GPU are here, else classic")
-    p.add_argument("--model", metavar="ID_OR_DIR", help="qwen weights: Hub id or local folder")
-    p.add_argument("--resolution", type=int, choices=[640, 1024], default=640)
-    p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--cfg", type=float, default=4.0, help="true CFG scale (qwen)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--prompt", default=None, help="qwen: describe the picture (default: caption)")
-    p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
-    p.add_argument("--offload", choices=["auto", "none", "model", "sequential"], default="auto")
+    add_backend_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     p.set_defaults(handler=run)
+
+
+def add_backend_options(parser: argparse._ActionsContainer) -> None:
+    """The decomposer options of the CLI contract (shared by `decompose` and `eval`)."""
+    parser.add_argument("--model", metavar="ID_OR_DIR", help="qwen weights: Hub id or local folder")
+    parser.add_argument("--resolution", type=int, choices=[640, 1024], default=640)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--cfg", type=float, default=4.0, help="true CFG scale (qwen)")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--prompt", default=None,
+                        help="qwen: describe the picture (default: caption)")
+    parser.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
+    parser.add_argument("--offload", choices=["auto", "none", "model", "sequential"],
+                        default="auto")
+
+
+def options_from_args(args: argparse.Namespace):
+    """DecomposeOptions from the arguments `add_backend_options` (and --layers) declared."""
+    from model.base import DecomposeOptions
+
+    return DecomposeOptions(
+        layers=args.layers, prompt=args.prompt, seed=args.seed, resolution=args.resolution,
+        steps=args.steps, cfg=args.cfg, model=args.model, device=args.device,
+        offload=args.offload,
+    )
 
 
 class ProgressPrinter:
@@ -80,16 +98,12 @@ class ProgressPrinter:
 def run(args: argparse.Namespace) -> int:
     from app.core.document import Document
     from app.core.formats import load_image_rgba, save_document
-    from model.base import DecomposeOptions, as_rgba
+    from model.base import as_rgba
     from model.registry import choose_backend
 
     notes: list[str] = []  # printed after success, so a failure prints exactly one line
 
-    options = DecomposeOptions(
-        layers=args.layers, prompt=args.prompt, seed=args.seed, resolution=args.resolution,
-        steps=args.steps, cfg=args.cfg, model=args.model, device=args.device,
-        offload=args.offload,
-    )
+    options = options_from_args(args)
     rgba = as_rgba(load_image_rgba(args.input))
     backend, reason = choose_backend(args.backend, options)
     notes.append(f"backend: {reason}")

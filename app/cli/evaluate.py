@@ -15,6 +15,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from app.cli.decompose import add_backend_options, options_from_args
+
 
 @contextmanager
 def _progress_bar(quiet: bool, unit: str, total: int | None = None):
@@ -73,16 +75,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--save-pred", metavar="DIR", help="also write the predicted layers here")
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     backend = ev.add_argument_group("backend options (as for decompose)")
-    backend.add_argument("--model", default=None)
-    backend.add_argument("--resolution", type=int, choices=[640, 1024], default=640)
-    backend.add_argument("--steps", type=int, default=50)
-    backend.add_argument("--cfg", type=float, default=4.0)
-    backend.add_argument("--seed", type=int, default=None)
-    backend.add_argument("--prompt", default=None)
-    backend.add_argument("--device", default="auto", choices=["auto", "cuda", "mps", "cpu"])
-    backend.add_argument(
-        "--offload", default="auto", choices=["auto", "none", "model", "sequential"]
-    )
+    add_backend_options(backend)
     ev.set_defaults(handler=run_eval)
 
 
@@ -121,20 +114,9 @@ def run_dataset(args: argparse.Namespace) -> int:
 
 
 def _predictor(args: argparse.Namespace):
-    from model.base import DecomposeOptions
     from model.evaluation import runner
 
-    options = DecomposeOptions(
-        layers=args.layers,
-        prompt=args.prompt,
-        seed=args.seed,
-        resolution=args.resolution,
-        steps=args.steps,
-        cfg=args.cfg,
-        model=args.model,
-        device=args.device,
-        offload=args.offload,
-    )
+    options = options_from_args(args)
     if args.pred:
         return runner.folder_predictor(Path(args.pred))
     if args.baseline:
