@@ -112,14 +112,7 @@ def _merge(layers: Sequence[_Layer]) -> _Layer:
     """The layers flattened into one ("over"). Only the upper layers' joint bounding box needs
     compositing; elsewhere the bottom layer shows as it is."""
     out = np.zeros(layers[0].rgba.shape, np.uint8)
-    bottom = layers[0]
-    if bottom.box is not None:
-        y0, y1, x0, x1 = bottom.box
-        np.copyto(
-            out[y0:y1, x0:x1],
-            bottom.rgba[y0:y1, x0:x1],
-            where=bottom.mask[y0:y1, x0:x1, None].astype(bool),
-        )
+    _paste_owned(out, layers[0])
     box = _joint_box(layers[1:])
     if box is not None:
         y0, y1, x0, x1 = box
@@ -133,14 +126,19 @@ def _select(layers: Sequence[_Layer]) -> _Layer:
         return layers[0]
     out = np.zeros(layers[0].rgba.shape, np.uint8)
     for layer in layers:
-        if layer.box is not None:
-            y0, y1, x0, x1 = layer.box
-            np.copyto(
-                out[y0:y1, x0:x1],
-                layer.rgba[y0:y1, x0:x1],
-                where=layer.mask[y0:y1, x0:x1, None].astype(bool),
-            )
+        _paste_owned(out, layer)
     return _Layer(out)
+
+
+def _paste_owned(out: np.ndarray, layer: _Layer) -> None:
+    """Copy the layer's pixels into `out` where its hard mask is set (within its box)."""
+    if layer.box is not None:
+        y0, y1, x0, x1 = layer.box
+        np.copyto(
+            out[y0:y1, x0:x1],
+            layer.rgba[y0:y1, x0:x1],
+            where=layer.mask[y0:y1, x0:x1, None].astype(bool),
+        )
 
 
 def _pregroup(layers: Sequence[_Layer]) -> list[_Layer]:
