@@ -149,3 +149,17 @@ def to_rgba8(im: Image.Image) -> np.ndarray:
     if im.mode != "RGBA":
         im = im.convert("RGBA")
     return np.array(im, dtype=np.uint8)
+
+
+def merged_image_document(rgba: np.ndarray, width: int, height: int, path: Path, what: str):
+    """A layered file without layers opens as one layer holding its merged image (`what`).
+
+    The merged image is not kept as the document's source: it was not a flat input.
+    """
+    from app.core.document import Document
+
+    if rgba.shape[:2] != (height, width):
+        raise ImportFailed(path, f"{what} does not match the canvas")
+    doc = Document.from_image(rgba, path.stem or "Background")
+    doc.source = None
+    return doc

@@ -16,7 +16,7 @@ from app.core.document import Document
 from app.core.errors import ImportFailed
 from app.core.formats.atomic import atomic_file
 from app.core.formats.bake import bake_layer, composite_rgba
-from app.core.formats.images import read_png_bytes
+from app.core.formats.images import merged_image_document, read_png_bytes
 from app.core.formats.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIDE, check_size
 from app.core.formats.pngio import LAYER_PNGS, encode_png, thumbnail_png
 from app.core.formats.zipsafe import SafeZip, open_zip
@@ -122,9 +122,5 @@ def load_ora(path: Path, max_pixels: int) -> Document:
                 archive.read("mergedimage.png", per_image, "the merged image"), path,
                 max_pixels, "the merged image",
             )
-            if rgba.shape[:2] != (height, width):
-                raise ImportFailed(path, "the merged image does not match the canvas")
-            doc = Document.from_image(rgba, path.stem or "Background")
-            doc.source = None
-            return doc
+            return merged_image_document(rgba, width, height, path, "the merged image")
     return Document(width, height, layers)

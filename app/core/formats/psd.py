@@ -23,7 +23,7 @@ from app.core.document import Document
 from app.core.errors import ExportFailed, ImportFailed
 from app.core.formats.atomic import atomic_file
 from app.core.formats.bake import bake_layer, composite_rgba
-from app.core.formats.images import to_rgba8
+from app.core.formats.images import merged_image_document, to_rgba8
 from app.core.formats.limits import MAX_LAYERS, check_size
 from app.core.layer import Layer, LayerParams
 
@@ -168,11 +168,7 @@ def load_psd(path: Path, max_pixels: int) -> Document:
         if merged is None:
             raise ImportFailed(path, "the PSD holds neither layers nor a merged image")
         rgba = to_rgba8(merged)
-        if rgba.shape[:2] != (height, width):
-            raise ImportFailed(path, "the PSD's merged image does not match its canvas")
-        doc = Document.from_image(rgba, path.stem or "Background")
-        doc.source = None
-        return doc
+        return merged_image_document(rgba, width, height, path, "the PSD's merged image")
     return Document(width, height, layers)
 
 
