@@ -1,20 +1,21 @@
 """Completing the background behind foreground pieces.
 
 A smooth model (a low-degree polynomial per channel in x, y) when the visible background
-is flat or a gradient, which is what graphic designs mostly have; otherwise inpainting at a
-reduced resolution (OpenCV Telea), upsampled, so a textured or photo background is filled
-with plausible continuing colours rather than left as a hole.
+is flat or a gradient, which is what graphic designs mostly have; otherwise a patch-based fill
+(`fill.py`) that continues the photo's or texture's own texture into the hole. (OpenCV's Telea
+inpainting was used first: it smears large holes into radial streaks.)
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from model.classic.fill import fill_hole
 from model.classic.pieces import dilate, resize, working_size
 
 SMOOTH_RMS = 0.012  # a smooth model that fits the visible background this well is used
-_INPAINT_SIDE = 384
+FILL_SIDE = 1024  # larger pictures are filled at this size and the fill is upsampled
+FRINGE = 2  # pixels around the hole not used as a source
 
 
 def _design_matrix(xs: np.ndarray, ys: np.ndarray, degree: int) -> np.ndarray:
@@ -57,19 +58,17 @@ def eval_smooth(coeffs: np.ndarray, shape: tuple[int, int], box=None) -> np.ndar
 
 
 def inpaint(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
-    """Telea inpainting of `covered` at a reduced resolution, upsampled to the full size."""
+    """The picture with `covered` filled from its own texture (at most FILL_SIDE pixels on
+    the longer side, upsampled for larger pictures). The hole is grown by a few pixels so that
+    the foreground's anti-aliased fringe is not copied into the fill."""
     h, w = covered.shape
-    size = working_size(w, h, _INPAINT_SIDE)
-    small = resize(rgb, size)
-    small_mask = resize(covered.astype(np.float32), size) > 0
-    small_mask = dilate(small_mask, 1)
-    if small_mask.all():
-        fill = np.broadcast_to(rgb.reshape(-1, 3).mean(axis=0), small.shape).astype(np.float32)
-    else:
-        u8 = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
-        filled = cv2.inpaint(u8, small_mask.astype(np.uint8), 5, cv2.INPAINT_TELEA)
-        fill = filled.astype(np.float32) / 255.0
-    return resize(fill, (w, h)).astype(np.float32)
+    size = working_size(w, h, FILL_SIDE)
+    small = resize(rgb, size) if size != (w, h) else rgb
+    small_hole = resize(covered.astype(np.float32), size) > 0 if size != (w, h) else covered
+    fill = fill_hole(small, dilate(small_hole, FRINGE))
+    if size != (w, h):
+        fill = resize(fill, (w, h))
+    return np.where(covered[:, :, None], fill, rgb).astype(np.float32)
 
 
 def complete_background(
