@@ -207,6 +207,33 @@ def test_photo_background_fill_follows_the_true_background():
     assert to_truth < 0.5 * to_subject
 
 
+def test_photo_background_behind_the_subject_keeps_its_texture():
+    """Moving the subject away reveals the background's own texture (stripes here), not a
+    smear: the fill varies as much as the visible background does, with no colour invented."""
+    h, w = 160, 240
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = 0.5 + 0.4 * np.sin(2 * np.pi * (xs + 0.6 * ys) / 11.0)
+    t += np.random.default_rng(5).normal(0, 0.03, (h, w))
+    t = np.clip(t, 0, 1)[:, :, None]
+    stripes = t * np.array([200, 150, 90]) + (1 - t) * np.array([60, 40, 30])
+    background = np.dstack([stripes, np.full((h, w), 255.0)]).astype(np.uint8)
+    subject = photo("astronaut", (w, h)).copy()
+    disc = ((ys - 80) ** 2 + (xs - 120) ** 2) < 45**2
+    subject[:, :, 3] = np.where(disc, 255, 0)
+    image = over([background, subject])
+    result = run(image, layers=2)
+    assert_reconstructs(image, result)
+    revealed = result.layers[0].rgba[:, :, :3].astype(float)
+    core = ((ys - 80) ** 2 + (xs - 120) ** 2) < 35**2
+    visible = ~(((ys - 80) ** 2 + (xs - 120) ** 2) < 55**2)
+    assert revealed[core].std(axis=0).mean() > 0.6 * revealed[visible].std(axis=0).mean()
+    # the stripes' colours, not the subject's: every filled pixel lies near the stripe line
+    truth = background[:, :, :3].astype(float)
+    to_truth = np.abs(revealed - truth)[core].mean()
+    to_subject = np.abs(revealed - subject[:, :, :3])[core].mean()
+    assert to_truth < 0.5 * to_subject
+
+
 def test_cancel_stops_promptly():
     image = photo("astronaut", (1024, 1024))
     token = CancelToken()

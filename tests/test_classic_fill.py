@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.classic.background import inpaint
+from model.classic.background import texture_fill
 from model.classic.fill import fill_hole, push_pull
 
 
@@ -82,10 +82,10 @@ def test_degenerate_holes() -> None:
     assert np.isfinite(out).all() and np.array_equal(out[~tiny_hole], tiny[~tiny_hole])
 
 
-def test_inpaint_on_a_large_picture_fills_at_a_working_size() -> None:
+def test_texture_fill_on_a_large_picture_fills_at_a_working_size() -> None:
     picture = _stripes(1300, 700, period=30.0)
     hole = _disc(1300, 700, 650, 350, 120)
-    out = inpaint(picture, hole)
+    out = texture_fill(picture, hole)
     assert out.shape == picture.shape
     assert np.array_equal(out[~hole], picture[~hole])
     assert out[hole].std(axis=0).mean() > 0.5 * picture[hole].std(axis=0).mean()

@@ -18,7 +18,7 @@ from app.core import commands
 from app.core.document import Document
 from app.core.errors import StrataError
 from app.core.layer import Layer, content_bbox
-from model.classic.background import inpaint
+from model.classic.background import texture_fill
 
 GRABCUT_MAX_SIDE = 480
 FEATHER_SIGMA = 1.2
@@ -131,7 +131,7 @@ def extract_region(layer: Layer, region: np.ndarray, name: str) -> tuple[Layer, 
     # the hole: inpaint where the matte took anything, and blend by the matte
     hole = cv2.dilate((matte > 0.01).astype(np.uint8), np.ones((5, 5), np.uint8))
     rgb = np.ascontiguousarray(crop[:, :, :3])
-    filled_rgb = inpaint(rgb.astype(np.float32) / 255.0, hole > 0) * 255.0
+    filled_rgb = texture_fill(rgb.astype(np.float32) / 255.0, hole > 0) * 255.0
     filled_a = cv2.inpaint(np.ascontiguousarray(crop[:, :, 3]), hole, 5, cv2.INPAINT_TELEA)
     weight = np.clip(matte * 1.5, 0.0, 1.0)[..., None]  # fully replace under the object
     filled_crop = np.empty_like(crop)

@@ -1,20 +1,28 @@
 """Completing the background behind foreground pieces.
 
 A smooth model (a low-degree polynomial per channel in x, y) when the visible background
-is flat or a gradient, which is what graphic designs mostly have; otherwise a patch-based fill
-(`fill.py`) that continues the photo's or texture's own texture into the hole. (OpenCV's Telea
-inpainting was used first: it smears large holes into radial streaks.)
+is flat or a gradient, which is what graphic designs mostly have. Under a photo or texture two
+fills serve two purposes:
+- `inpaint` (OpenCV Telea at a reduced size): a smooth estimate of what lies under the edges of
+  the foreground, which soft alphas and edge colours are solved against; a smooth estimate is
+  the better guess there, where a textured one would put its grain into the alphas;
+- `texture_fill` (`fill.py`, patch-based): what the user sees when a foreground layer is moved
+  or hidden. It only replaces background pixels that the layers above hide completely
+  (`hidden_texture`), so it never changes the composite. Telea alone smears large holes into
+  radial streaks.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from model.classic.fill import fill_hole
 from model.classic.pieces import dilate, resize, working_size
 
 SMOOTH_RMS = 0.012  # a smooth model that fits the visible background this well is used
-FILL_SIDE = 1024  # larger pictures are filled at this size and the fill is upsampled
+_INPAINT_SIDE = 384
+FILL_SIDE = 1024  # larger pictures are texture-filled at this size and the fill is upsampled
 FRINGE = 2  # pixels around the hole not used as a source
 
 
@@ -58,6 +66,22 @@ def eval_smooth(coeffs: np.ndarray, shape: tuple[int, int], box=None) -> np.ndar
 
 
 def inpaint(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Telea inpainting of `covered` at a reduced resolution, upsampled to the full size."""
+    h, w = covered.shape
+    size = working_size(w, h, _INPAINT_SIDE)
+    small = resize(rgb, size)
+    small_mask = resize(covered.astype(np.float32), size) > 0
+    small_mask = dilate(small_mask, 1)
+    if small_mask.all():
+        fill = np.broadcast_to(rgb.reshape(-1, 3).mean(axis=0), small.shape).astype(np.float32)
+    else:
+        u8 = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
+        filled = cv2.inpaint(u8, small_mask.astype(np.uint8), 5, cv2.INPAINT_TELEA)
+        fill = filled.astype(np.float32) / 255.0
+    return resize(fill, (w, h)).astype(np.float32)
+
+
+def texture_fill(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
     """The picture with `covered` filled from its own texture (at most FILL_SIDE pixels on
     the longer side, upsampled for larger pictures). The hole is grown by a few pixels so that
     the foreground's anti-aliased fringe is not copied into the fill."""
@@ -69,6 +93,23 @@ def inpaint(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
     if size != (w, h):
         fill = resize(fill, (w, h))
     return np.where(covered[:, :, None], fill, rgb).astype(np.float32)
+
+
+def hidden_texture(rgb: np.ndarray, layers: list[np.ndarray]) -> np.ndarray:
+    """The background layer (`layers[0]`, RGBA uint8) with a texture fill wherever the layers
+    above hide it completely; the composite does not change. Only pixels that no layer above
+    touches are used as the texture's source."""
+    hidden = np.zeros(rgb.shape[:2], bool)
+    touched = np.zeros(rgb.shape[:2], bool)
+    for layer in layers[1:]:
+        hidden |= layer[:, :, 3] == 255
+        touched |= layer[:, :, 3] > 0
+    if not hidden.any():
+        return layers[0]
+    fill = texture_fill(rgb, touched)
+    out = layers[0].copy()
+    out[hidden, :3] = np.clip(np.rint(fill[hidden] * 255.0), 0, 255).astype(np.uint8)
+    return out
 
 
 def complete_background(

@@ -18,7 +18,7 @@ from model.base import (
     ProgressCallback,
     as_rgba,
 )
-from model.classic.background import complete_background
+from model.classic.background import complete_background, hidden_texture
 from model.classic.cancel import cancellable
 from model.classic.compose import compose_layers, composite
 from model.classic.count import Layer, fit_count
@@ -117,6 +117,7 @@ class ClassicDecomposer:
             lines = []
         stage(2, f"segmenting a {kind}" if kind != "tiny" else "too small to segment")
         background: np.ndarray | None = None
+        smooth = True
         if kind != "tiny":
             pieces, background, smooth = cancellable(
                 token.check, segment_design, rgb, alpha_in, lines, token.check
@@ -125,7 +126,7 @@ class ClassicDecomposer:
                 pieces, covered = cancellable(
                     token.check, segment_subject, rgb, alpha_in, token.check
                 )
-                background = None
+                background, smooth = None, False
                 if not pieces:
                     warnings.append("no distinct foreground was found; the picture stays one layer")
         stage(3, "filling in behind the foreground")
@@ -139,6 +140,8 @@ class ClassicDecomposer:
         pieces = [p for p in pieces if p.kind == "text" or p.area >= MIN_PIECE * h * w]
         stage(4, "solving layer colours")
         raw = compose_layers(rgb, alpha_in, background, pieces, token.check)
+        if not smooth and len(raw) > 1:
+            raw[0] = cancellable(token.check, hidden_texture, rgb, raw)
         layers = [Layer(raw[0], "Background", "background")] + [
             Layer(rgba_, piece.name, piece.kind) for rgba_, piece in zip(raw[1:], pieces)
         ]
