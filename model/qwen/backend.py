@@ -152,7 +152,8 @@ class QwenDecomposer:
             return Availability(
                 False,
                 "no CUDA or Apple MPS GPU was found and Qwen-Image-Layered on the CPU takes "
-                "hours per image; pass `--backend qwen --device cpu` to run it anyway",
+                "hours per image; choose the CPU device explicitly to run it anyway "
+                "(Device: CPU in the Decompose dialog, or --device cpu)",
             )
         report = inspect_weights(options.model)
         problem = weights_problem(report)
