@@ -257,6 +257,22 @@ def test_recovery_write_find_and_discard(tmp_path):
     assert find_recovery(tmp_path / "nowhere") == []
 
 
+def test_recovery_skips_copies_of_another_running_editor(tmp_path):
+    """A second editor must not offer the first one's live documents as crash leftovers;
+    once the writer has ended, its copies are offered."""
+    rec = tmp_path / "recovery"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        theirs = write_recovery(make_doc(seed=12), rec, "/home/me/poster.strata", pid=other.pid)
+        mine = write_recovery(make_doc(seed=13), rec, "/home/me/poster.strata")
+        assert theirs != mine  # the same file open twice keeps two copies
+        assert [f.path for f in find_recovery(rec)] == [mine]
+    finally:
+        other.kill()
+        other.wait()
+    assert sorted(f.path for f in find_recovery(rec)) == sorted([theirs, mine])
+
+
 def test_saving_again_reuses_encoded_layers_but_sees_changed_pixels(tmp_path):
     from app.core.formats.pngio import LAYER_PNGS
 

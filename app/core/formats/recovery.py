@@ -2,13 +2,16 @@
 
 A recovery copy is an ordinary session file in a recovery folder whose manifest also
 records the document's own path (None for an unsaved one) and when the copy was made.
-One copy per document: autosaving again replaces it atomically.
+One copy per document and editor process: autosaving again replaces it atomically. The
+manifest names the process that wrote it, so an editor started while another one runs does
+not offer to "recover" the other one's live documents.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,14 +31,17 @@ class RecoveryInfo:
 
 
 def recovery_path(recovery_dir: str | os.PathLike[str], document_path: str | None,
-                  doc: Document | None = None, key: str | None = None) -> Path:
+                  doc: Document | None = None, key: str | None = None,
+                  pid: int | None = None) -> Path:
     """The recovery file for a document: one per saved path, one per unsaved document
-    (`key`, or by default the document object's identity in this process)."""
+    (`key`, or by default the document object's identity in this process); two editors with
+    the same file open keep two copies."""
+    pid = pid if pid is not None else os.getpid()
     if document_path:
-        key = str(Path(document_path).resolve())
+        key = f"{Path(document_path).resolve()}:{pid}"
         stem = Path(document_path).stem or "document"
     else:
-        key = f"untitled:{os.getpid()}:{key if key is not None else id(doc)}"
+        key = f"untitled:{pid}:{key if key is not None else id(doc)}"
         stem = "untitled"
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
     safe_stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:40]
@@ -43,7 +49,8 @@ def recovery_path(recovery_dir: str | os.PathLike[str], document_path: str | Non
 
 
 def write_recovery(doc: Document, recovery_dir: str | os.PathLike[str],
-                   document_path: str | None, key: str | None = None) -> Path:
+                   document_path: str | None, key: str | None = None,
+                   pid: int | None = None) -> Path:
     """Write (atomically) the recovery copy of `doc` and return its path.
 
     For an unsaved document, pass a stable `key` (any string unique to that document in
@@ -54,15 +61,31 @@ def write_recovery(doc: Document, recovery_dir: str | os.PathLike[str],
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ExportFailed(folder, describe_os_error(exc)) from None
-    path = recovery_path(folder, document_path, doc, key)
+    pid = pid if pid is not None else os.getpid()
+    path = recovery_path(folder, document_path, doc, key, pid)
     saved = datetime.now(UTC).isoformat()
-    extra = {"recovery": {"document_path": document_path, "saved": saved}}
+    owner = {"pid": pid, "host": socket.gethostname()}
+    extra = {"recovery": {"document_path": document_path, "saved": saved, **owner}}
     save_session(doc, path, extra)
     return path
 
 
+def _written_by_another_live_editor(info: dict) -> bool:
+    pid = info.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid() or info.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False  # it ended (crashed): its copies are what recovery is for
+    except OSError:
+        return True  # it exists but belongs to someone else
+    return True
+
+
 def find_recovery(recovery_dir: str | os.PathLike[str]) -> list[RecoveryInfo]:
-    """Recovery copies in the folder that can be read, newest first."""
+    """Recovery copies in the folder that can be read, newest first; copies that another
+    running editor keeps are left out."""
     folder = Path(recovery_dir)
     if not folder.is_dir():
         return []
@@ -76,7 +99,7 @@ def find_recovery(recovery_dir: str | os.PathLike[str]) -> list[RecoveryInfo]:
         except (ImportFailed, OSError):
             continue
         info = manifest.get("recovery")
-        if not isinstance(info, dict):
+        if not isinstance(info, dict) or _written_by_another_live_editor(info):
             continue
         document_path = info.get("document_path")
         try:
