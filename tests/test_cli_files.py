@@ -120,3 +120,20 @@ def test_errors_are_one_line_without_traceback(session, tmp_path, args, words):
     assert len(lines) == 1, run.stderr
     assert words in lines[0] and "Traceback" not in run.stderr
     assert not (tmp_path / "x.psd").exists()
+
+
+def test_info_and_export_of_a_layer_folder(session, tmp_path):
+    doc, path = session
+    ok("export", path, "-o", tmp_path / "folder")
+    for target in (tmp_path / "folder", tmp_path / "folder" / "layers.json"):
+        run = ok("info", target)
+        assert run.stdout.splitlines()[0] == (
+            f"{target}: folder of layer PNGs, 90x70, 4 layers (index 0 = bottom)"
+        )
+    ok("export", tmp_path / "folder", "-o", tmp_path / "x.psd")
+    layers = list(PSDImage.open(tmp_path / "x.psd"))
+    assert [layer.name for layer in layers] == [la.name for la in doc.layers]
+    assert [layer.visible for layer in layers] == [la.params.visible for la in doc.layers]
+    (tmp_path / "empty").mkdir()
+    run = strata("export", tmp_path / "empty", "-o", tmp_path / "y.psd")
+    assert run.returncode == 1 and run.stderr.strip().endswith("the folder is empty")

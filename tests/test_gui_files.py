@@ -172,3 +172,37 @@ def test_recent_files_menu(qtbot, window, tmp_path):
     window._fill_recent()
     names = [act.text() for act in window.recent_menu.actions() if act.text()]
     assert names[:2] == ["b.png", "a.png"]
+
+
+def test_file_open_offers_layers_json_and_opens_its_folder(qtbot, window, tmp_path, monkeypatch):
+    from test_formats_support import make_doc
+
+    from app.core.formats import save_document
+    from app.ui import window_files
+
+    doc = make_doc(seed=4, layers=4, size=(120, 90))
+    folder = tmp_path / "poster layers"
+    save_document(doc, folder)
+    asked = {}
+
+    def pick(_parent, _title, _start, filters):
+        asked["filters"] = filters
+        return str(folder / "layers.json"), ""
+
+    monkeypatch.setattr(window_files.QFileDialog, "getOpenFileName", pick)
+    window.act_open.trigger()
+    qtbot.waitUntil(lambda: window.session.doc is not None and not window.files.busy,
+                    timeout=60_000)
+    assert "layers.json" in asked["filters"].split(";;")[0]
+    assert window.last_error is None
+    opened = window.session.doc
+    assert [la.name for la in opened.layers] == [la.name for la in doc.layers]
+    assert [la.params.visible for la in opened.layers] == [la.params.visible for la in doc.layers]
+    assert window.files.display_name == "poster layers" and window.session.path is None
+    assert window.files.recent()[0] == str(folder.resolve())
+
+    # the folder itself (a path on the command line, a drop, a recent file) opens too
+    window.open_file(str(folder))
+    qtbot.waitUntil(lambda: window.session.doc is not opened and not window.files.busy,
+                    timeout=60_000)
+    assert len(window.session.doc.layers) == 4 and window.last_error is None

@@ -9,12 +9,18 @@ from pathlib import Path
 
 from app.core.formats import detect_format, load_document, save_document
 
-_KIND_NAMES = {"psd": "PSD", "ora": "OpenRaster", "session": "Strata session"}
+_KIND_NAMES = {
+    "psd": "PSD",
+    "ora": "OpenRaster",
+    "session": "Strata session",
+    "folder": "folder of layer PNGs",
+}
+_INPUT_HELP = "an image, PSD, OpenRaster or session file, or a folder of layer PNGs"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     info = sub.add_parser("info", help="show what a layered (or flat) file holds")
-    info.add_argument("file", help="an image, PSD, OpenRaster or session file")
+    info.add_argument("file", help=_INPUT_HELP)
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
     info.set_defaults(handler=run_info)
@@ -23,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export",
         help="convert between session, PSD, ORA, PNG/JPEG/WebP and a folder of layer PNGs",
     )
-    export.add_argument("input", help="an image, PSD, OpenRaster or session file")
+    export.add_argument("input", help=_INPUT_HELP)
     export.add_argument(
         "-o", "--output", required=True,
         help="output path; the extension picks the format (.psd, .ora, .strata, .png, .jpg, "

@@ -14,13 +14,19 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 
 from app.core.document import Document
-from app.core.formats import load_document, save_document
+from app.core.formats import LAYERS_JSON, load_document, save_document
 from app.core.formats.recovery import RecoveryInfo, discard_recovery, write_recovery
 from app.core.formats.session import SESSION_EXTENSION
 from app.ui.session import EditorSession, snapshot
 from app.ui.tasks import BackgroundTask, run_in_background
 
 MAX_RECENT = 10
+
+
+def opened_path(path: str) -> Path:
+    """What opening `path` opens: a layers.json stands for its folder of layer PNGs."""
+    p = Path(path)
+    return p.parent if p.name.lower() == LAYERS_JSON and p.is_file() else p
 
 
 class DocumentFiles(QObject):
@@ -82,17 +88,17 @@ class DocumentFiles(QObject):
     # -- open
 
     def open(self, path: str) -> None:
-        name = Path(path).name
+        name = opened_path(path).name
         self.status.emit(f"Opening {name}...")
         self._run(lambda: load_document(path), f"open {name}", lambda doc: self._opened(doc, path))
 
     def _opened(self, doc: Document, path: str) -> None:
         self.discard_own_recovery()
         is_session = Path(path).suffix.lower() == SESSION_EXTENSION
-        self.display_name = Path(path).name
+        self.display_name = opened_path(path).name
         self.session.set_document(doc, path if is_session else None)
         self._autosaved_revision = self.session.revision
-        self.add_recent(path)
+        self.add_recent(str(opened_path(path)))
         self.status.emit(f"Opened {self.display_name}: {doc.width} x {doc.height}, "
                          f"{len(doc.layers)} layer{'s' if len(doc.layers) != 1 else ''}.")
         self.opened.emit(path)

@@ -8,8 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from app.core.formats import IMPORT_EXTENSIONS
+from app.core.formats import IMPORT_EXTENSIONS, LAYERS_JSON
 from app.core.formats.recovery import RecoveryInfo, discard_recovery, find_recovery
+from app.ui.documents import opened_path
 
 EXPORTS = {
     "psd": ("Photoshop (*.psd)", ".psd"),
@@ -18,21 +19,25 @@ EXPORTS = {
     "jpg": ("Flattened JPEG (*.jpg *.jpeg)", ".jpg"),
 }
 SESSION_FILTER = "Strata session (*.strata)"
+_OPEN_PATTERNS = " ".join([*(f"*{ext}" for ext in IMPORT_EXTENSIONS), LAYERS_JSON])
+OPEN_FILTERS = ";;".join([
+    f"Images, layered files and layer folders ({_OPEN_PATTERNS})",
+    f"Folder of layer PNGs ({LAYERS_JSON})",
+    "All files (*)",
+])
 
 
 class FileDialogsMixin:
     def open_dialog(self) -> None:
         if not self.confirm_discard():
             return
-        patterns = " ".join(f"*{ext}" for ext in IMPORT_EXTENSIONS)
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open", self._last_dir(), f"Images and layered files ({patterns});;All files (*)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open", self._last_dir(), OPEN_FILTERS)
         if path:
             self.open_file(path)
 
     def open_file(self, path: str) -> None:
-        QSettings().setValue("lastDir", str(Path(path).parent))
+        """Open a file, a folder of layer PNGs, or such a folder's layers.json."""
+        QSettings().setValue("lastDir", str(opened_path(path).parent))
         self.files.open(path)
 
     def _last_dir(self) -> str:

@@ -1,6 +1,6 @@
 """Reading and writing documents: flat images, PSD, OpenRaster, sessions, PNG folders.
 
-    load_document(path, max_pixels=None) -> Document      any supported file
+    load_document(path, max_pixels=None) -> Document      any supported file or layer folder
     load_image_rgba(path, max_pixels=None) -> ndarray     HxWx4 uint8 (layered: composite)
     save_document(doc, path)                              chosen by extension (or a folder)
 
@@ -19,7 +19,14 @@ import numpy as np
 from app.core.document import Document
 from app.core.errors import ExportFailed, ImportFailed, StrataError
 from app.core.formats.bake import composite_rgba
-from app.core.formats.folder import FLAT_EXTENSIONS, save_flat, save_folder
+from app.core.formats.folder import (
+    FLAT_EXTENSIONS,
+    LAYERS_JSON,
+    is_layer_folder,
+    load_folder,
+    save_flat,
+    save_folder,
+)
 from app.core.formats.images import load_flat
 from app.core.formats.limits import DEFAULT_MAX_PIXELS, max_pixels_or_default
 from app.core.formats.ora import ORA_MIMETYPE, load_ora, save_ora
@@ -30,6 +37,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "SESSION_EXTENSION",
     "IMPORT_EXTENSIONS",
+    "LAYERS_JSON",
     "EXPORT_EXTENSIONS",
     "load_document",
     "load_image_rgba",
@@ -45,8 +53,11 @@ EXPORT_EXTENSIONS = (".psd", ".ora", SESSION_EXTENSION, *FLAT_EXTENSIONS)
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """'psd', 'ora', 'session' or 'image', from the file's content (not its name)."""
+    """'psd', 'ora', 'session' or 'image', from the file's content (not its name); 'folder'
+    for a folder of layer PNGs or its layers.json."""
     path = Path(path)
+    if is_layer_folder(path):
+        return "folder"
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head == PSD_MAGIC:
@@ -67,8 +78,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 def _load(path: Path, max_pixels: int) -> Document:
     if not path.exists():
         raise ImportFailed(path, "the file does not exist")
-    if path.is_dir():
-        raise ImportFailed(path, "it is a folder, not a file")
+    if is_layer_folder(path):
+        return load_folder(path, max_pixels)
     if path.stat().st_size == 0:
         raise ImportFailed(path, "the file is empty")
     kind = detect_format(path)
@@ -97,7 +108,10 @@ def _reason(exc: BaseException) -> str:
 
 
 def load_document(path: str | os.PathLike[str], max_pixels: int | None = None) -> Document:
-    """Open any supported file as a Document, or raise ImportFailed."""
+    """Open any supported file as a Document, or raise ImportFailed.
+
+    A folder of layer PNGs (or its layers.json) opens through `load_folder`: its layers have
+    their opacity baked into the pixels, so they open at opacity 1."""
     path = Path(path)
     limit = max_pixels_or_default(max_pixels)
     try:

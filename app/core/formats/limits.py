@@ -10,6 +10,7 @@ DEFAULT_MAX_PIXELS = 1 << 27
 MAX_LAYERS = 2000  # more layers than any design file we know of
 MAX_MANIFEST_BYTES = 16 << 20  # stack.xml / session manifest
 MAX_SIDE = 300_000  # PSD's own limit is 300000 px per side
+TOTAL_PIXEL_FACTOR = 8  # all layers of a file together: at most 8x the pixel limit
 
 
 def max_pixels_or_default(max_pixels: int | None) -> int:

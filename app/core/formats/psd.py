@@ -24,11 +24,10 @@ from app.core.errors import ExportFailed, ImportFailed
 from app.core.formats.atomic import atomic_file
 from app.core.formats.bake import bake_layer, composite_rgba
 from app.core.formats.images import merged_image_document, to_rgba8
-from app.core.formats.limits import MAX_LAYERS, check_size
+from app.core.formats.limits import MAX_LAYERS, TOTAL_PIXEL_FACTOR, check_size
 from app.core.layer import Layer, LayerParams
 
 PSD_MAGIC = b"8BPS"
-_TOTAL_PIXEL_FACTOR = 8  # all layers together may decode to at most 8x the pixel limit
 
 
 def read_header(path: Path, max_pixels: int) -> tuple[int, int]:
@@ -110,7 +109,7 @@ class _Reader:
     def __init__(self, path: Path, max_pixels: int) -> None:
         self.path = path
         self.max_pixels = max_pixels
-        self.budget = _TOTAL_PIXEL_FACTOR * max_pixels
+        self.budget = TOTAL_PIXEL_FACTOR * max_pixels
         self.count = 0
 
     def leaf(self, leaf: Any, visible: bool, opacity: float) -> Layer:
