@@ -262,7 +262,7 @@ def segment_design(
     for index, (plan, fbox) in enumerate(zip(texts, full_boxes[len(plans) :])):
         check()
         report(len(plans) + index, total)
-        piece = text_piece(rgb, below, plan.lines, fbox)
+        piece = text_piece(rgb, below, plan.lines, fbox, busy=coeffs is None)
         if piece is not None:
             pieces.append(piece)
     return pieces, completed, coeffs is not None

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
 from model.classic.naming import text_name
-from model.classic.pieces import Piece, box_of, crop, place_over
+from model.classic.pieces import Piece, box_of, crop, dilate, place_over
 from model.classic.text import TextLine
 from model.classic.unmix import unmix
 
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
+INK_BIN = 1 / 16  # colour histogram bin for finding the one ink colour of a block
+INK_KEY = 0.08  # over a busy background, pixels this close to the ink are glyph interior
+INK_STANDS_OUT = 0.12  # ... and only where the ink differs this much from the fill below
+EDGE_RING = 2  # anti-aliased glyph edges: this many pixels around the keyed interior
 
 
 def ink_colour(rgb: np.ndarray, box) -> np.ndarray:
@@ -57,18 +62,72 @@ def group_box(group: list[TextLine], shape: tuple[int, int]) -> tuple[int, int, 
     return max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
 
 
-def text_piece(rgb, below, lines: list[TextLine], fbox) -> Piece | None:
-    """A text layer for a block of lines: one ink colour unmixed from what lies below."""
+def _colour_codes(pixels: np.ndarray) -> np.ndarray:
+    bins = np.minimum((pixels / INK_BIN).astype(np.int32), int(1 / INK_BIN) - 1)
+    return (bins[..., 0] * 256 + bins[..., 1]) * 256 + bins[..., 2]
+
+
+def _dominant_ink(image: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """The ink: the colour most over-represented among the candidate pixels compared with the
+    box's rim (text is one flat colour found only inside; a busy background's many colours
+    show on the rim as well), refined to the median of the candidates near it."""
+    pixels = image[candidates]
+    codes = _colour_codes(pixels)
+    rim = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    values, counts = np.unique(codes, return_counts=True)
+    rim_values, rim_counts = np.unique(_colour_codes(rim), return_counts=True)
+    expected = np.zeros(values.size)
+    at = np.searchsorted(rim_values, values).clip(0, rim_values.size - 1)
+    hit = rim_values[at] == values
+    expected[hit] = rim_counts[at[hit]] * (candidates.size / rim.shape[0])
+    top = values[np.argmax(counts - expected)]
+    near = codes == top
+    return np.median(pixels[near], axis=0)
+
+
+def _keyed_alpha(image: np.ndarray, under: np.ndarray, lines: list[TextLine]) -> tuple | None:
+    """Alpha of one-colour text over a busy background: the glyph interior keyed by the ink
+    colour, soft edges unmixed only in a thin ring around it, so the background's own
+    texture never leaks into the text layer."""
+    distance = np.abs(image - under).max(axis=-1)
+    candidates = distance >= INK_STANDS_OUT
+    if candidates.sum() < 8:
+        return None
+    ink = _dominant_ink(image, candidates)
+    core = (np.abs(image - ink).max(axis=-1) <= INK_KEY) & candidates
+    labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return None
+    line_height = min(t.box[1] - t.box[0] for t in lines)
+    sizes = ndimage.sum_labels(core, labels, np.arange(1, count + 1))
+    keep = np.flatnonzero(sizes >= max(3.0, (0.08 * line_height) ** 2)) + 1
+    core = np.isin(labels, keep)
+    if not core.any():
+        return None
+    colour = np.broadcast_to(ink, image.shape).astype(np.float32)
+    alpha, _ = unmix(image, under, colour)
+    alpha[~dilate(core, EDGE_RING)] = 0.0
+    alpha[core] = 1.0
+    return alpha, colour
+
+
+def text_piece(rgb, below, lines: list[TextLine], fbox, busy: bool = False) -> Piece | None:
+    """A text layer for a block of lines: one ink colour unmixed from what lies below
+    (keyed by that colour when the background is busy)."""
     image = crop(rgb, fbox)
     under = crop(below, fbox)
-    distance = np.abs(image - under).max(axis=-1)
-    strong = float(np.percentile(distance, 99))
-    if strong < 0.1:
-        return None
-    ink = distance >= 0.8 * strong
-    colour = np.broadcast_to(np.median(image[ink], axis=0), image.shape).astype(np.float32)
-    alpha, _ = unmix(image, under, colour)
-    alpha[alpha < 0.05] = 0.0
+    keyed = _keyed_alpha(image, under, lines) if busy else None
+    if keyed is not None:
+        alpha, colour = keyed
+    else:
+        distance = np.abs(image - under).max(axis=-1)
+        strong = float(np.percentile(distance, 99))
+        if strong < 0.1:
+            return None
+        ink = distance >= 0.8 * strong
+        colour = np.broadcast_to(np.median(image[ink], axis=0), image.shape).astype(np.float32)
+        alpha, _ = unmix(image, under, colour)
+        alpha[alpha < 0.05] = 0.0
     tight = box_of(alpha > 0)
     if tight is None:
         return None
