@@ -101,7 +101,7 @@ def _plan(
 
     texts: list[_Plan] = []
     claimed: set[int] = set()
-    for group in text_groups(lines, rgb):
+    for group in text_groups(lines, rgb, busy=coeffs is None):
         fbox = group_box(group, rgb.shape[:2])
         box = _scale_box(fbox, s, (wh, ww))
         y0, y1, x0, x1 = box

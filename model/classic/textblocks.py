@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -11,7 +12,8 @@ from model.classic.text import TextLine
 from model.classic.unmix import unmix
 
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
-INK_BIN = 1 / 16  # colour histogram bin for finding the one ink colour of a block
+INK_BIN = 1 / 64  # colour histogram bin for finding the one ink colour of a block (text ink is
+# exactly one colour, so a fine bin keeps it together while a photo spreads over many)
 INK_KEY = 0.08  # over a busy background, pixels this close to the ink are glyph interior
 INK_STANDS_OUT = 0.12  # ... and only where the ink differs this much from the fill below
 EDGE_RING = 2  # anti-aliased glyph edges: this many pixels around the keyed interior
@@ -27,24 +29,62 @@ def ink_colour(rgb: np.ndarray, box) -> np.ndarray:
     return np.median(patch[ink], axis=0)
 
 
-def text_groups(lines: list[TextLine], rgb: np.ndarray) -> list[list[TextLine]]:
-    """Lines of one colour stacked closely above one another form one text block."""
+def _line_inks(rgb: np.ndarray, box, busy: bool) -> list[np.ndarray]:
+    """Estimates of a line's ink colour: the pixels most unlike the rim's median and, over a
+    busy background (where that median means little), the colour over-represented among the
+    pixels that differ from the box filled in from its surroundings. Either may be fooled by
+    the background, so lines whose estimates agree in either way share their ink."""
+    inks = [ink_colour(rgb, box)]
+    if not busy:
+        return inks
+    y0, y1, x0, x1 = box
+    pad = max(2, (y1 - y0) // 2)
+    h, w = rgb.shape[:2]
+    py0, py1, px0, px1 = max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
+    patch = rgb[py0:py1, px0:px1]
+    inner = np.zeros(patch.shape[:2], bool)
+    inner[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0] = True
+    u8 = np.clip(np.rint(patch * 255.0), 0, 255).astype(np.uint8)
+    fill = cv2.inpaint(u8, inner.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
+    candidates = inner & (np.abs(patch - fill).max(axis=-1) >= INK_STANDS_OUT)
+    if candidates.sum() >= 8:
+        inks.append(_dominant_ink(patch, candidates))
+    return inks
+
+
+def _belongs(line: TextLine, last: TextLine, same_ink: bool) -> bool:
+    """Is `line` the next line of the block ending in `last` (stacked below it, or the next
+    word on the same row)?"""
+    y0, y1, x0, x1 = line.box
+    ly0, ly1, lx0, lx1 = last.box
+    height = y1 - y0
+    similar = 0.8 < height / max(ly1 - ly0, 1) < 1.25
+    if not (similar and same_ink):
+        return False
+    overlap = min(y1, ly1) - max(y0, ly0)
+    if overlap >= 0.6 * min(height, ly1 - ly0):
+        return max(x0 - lx1, lx0 - x1) < 0.6 * height
+    gap = y0 - ly1
+    wide = max(x1 - x0, lx1 - lx0)
+    centred = abs((x0 + x1) - (lx0 + lx1)) / 2 < 0.1 * wide
+    flush = min(abs(x0 - lx0), abs(x1 - lx1)) < 0.05 * wide
+    return -0.3 * height < gap < 0.5 * height and (centred or flush)
+
+
+def text_groups(lines: list[TextLine], rgb: np.ndarray, busy: bool = False) -> list[list[TextLine]]:
+    """Lines of one colour stacked closely above one another (or side by side on one row)
+    form one text block. Over a busy background the ink is the colour over-represented
+    against the box's rim, since the rim itself has many colours there."""
     lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
-    colours = {id(line): ink_colour(rgb, line.box) for line in lines}
+    inks = {id(line): _line_inks(rgb, line.box, busy) for line in lines}
     groups: list[list[TextLine]] = []
     for line in lines:
-        y0, y1, x0, x1 = line.box
-        height = y1 - y0
         for group in groups:
             last = group[-1]
-            ly0, ly1, lx0, lx1 = last.box
-            gap = y0 - ly1
-            wide = max(x1 - x0, lx1 - lx0)
-            centred = abs((x0 + x1) - (lx0 + lx1)) / 2 < 0.1 * wide
-            flush = min(abs(x0 - lx0), abs(x1 - lx1)) < 0.05 * wide
-            similar = 0.8 < height / max(ly1 - ly0, 1) < 1.25
-            same_ink = np.abs(colours[id(line)] - colours[id(last)]).max() < TEXT_INK_MATCH
-            if -0.3 * height < gap < 0.5 * height and (centred or flush) and similar and same_ink:
+            same_ink = any(
+                np.abs(a - b).max() < TEXT_INK_MATCH for a, b in zip(inks[id(line)], inks[id(last)])
+            )
+            if _belongs(line, last, same_ink):
                 group.append(line)
                 break
         else:
@@ -80,7 +120,9 @@ def _dominant_ink(image: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     at = np.searchsorted(rim_values, values).clip(0, rim_values.size - 1)
     hit = rim_values[at] == values
     expected[hit] = rim_counts[at[hit]] * (candidates.size / rim.shape[0])
-    top = values[np.argmax(counts - expected)]
+    # A ratio, not a difference: a background colour that is common inside and on the rim
+    # must lose to a colour found only inside.
+    top = values[np.argmax(counts / (expected + max(5.0, 0.02 * codes.size)))]
     near = codes == top
     return np.median(pixels[near], axis=0)
 
