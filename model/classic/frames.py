@@ -1,0 +1,125 @@
+"""Framed pictures on a busy (textured or photo) background.
+
+A photo placed on a design sits in a frame: a rectangle or rounded rectangle whose outline is a
+long, closed, sharp edge. A texture or a background photo has edges too, but they rarely run
+straight across a tenth of the picture and close into a box. So: find long straight runs of
+edge pixels along rows and columns, pair two horizontal runs into the top and bottom of a box,
+look for the two sides, and keep boxes whose four sides are mostly edge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+EDGE = 0.12  # a colour step this large between the pixels either side is an edge
+RUN_GAP = 3  # gaps this long (pixels) in an edge run are bridged
+MIN_RUN = 0.12  # an edge run must span this fraction of the picture's side
+MIN_SIDE = 0.1  # a frame's sides are at least this fraction of the picture's side
+SIDE_COVER = 0.75  # each side of a frame must be edge over this fraction of its length
+END_TOLERANCE = 0.03  # top and bottom runs end this close (fraction of the width)
+
+
+def _edges(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels on a horizontal edge (step between the rows above and below) and on a
+    vertical edge (step between the columns left and right)."""
+    horizontal = np.zeros(small.shape[:2], bool)
+    vertical = np.zeros(small.shape[:2], bool)
+    horizontal[1:-1] = np.abs(small[2:] - small[:-2]).max(axis=-1) > EDGE
+    vertical[:, 1:-1] = np.abs(small[:, 2:] - small[:, :-2]).max(axis=-1) > EDGE
+    return horizontal, vertical
+
+
+def _runs(edges: np.ndarray, min_length: int) -> list[tuple[int, int, int]]:
+    """(row, start, stop) of straight edge runs at least `min_length` long, one per edge
+    (an anti-aliased edge marks two or three adjacent rows; the longest run stands for them)."""
+    closed = ndimage.binary_closing(edges, structure=np.ones((1, 2 * RUN_GAP + 1), bool))
+    found = []
+    for row in np.flatnonzero(closed.sum(axis=1) >= min_length):
+        labels, count = ndimage.label(closed[row])
+        for sl in ndimage.find_objects(labels):
+            if sl[0].stop - sl[0].start >= min_length:
+                found.append((int(row), sl[0].start, sl[0].stop))
+    found.sort(key=lambda r: r[1] - r[2])  # longest first
+    kept: list[tuple[int, int, int]] = []
+    for run in found:
+        if not any(
+            abs(run[0] - k[0]) <= 2 and min(run[2], k[2]) - max(run[1], k[1]) > 0 for k in kept
+        ):
+            kept.append(run)
+    return kept
+
+
+def _cover(edges: np.ndarray, line: int, start: int, stop: int, axis: int) -> float:
+    """Fraction of a side (a row when axis is 0, a column when 1) that is edge within 1 px."""
+    if stop <= start:
+        return 0.0
+    lo, hi = max(0, line - 1), line + 2
+    strip = edges[lo:hi, start:stop] if axis == 0 else edges[start:stop, lo:hi].T
+    return float(strip.any(axis=0).mean())
+
+
+def _side(vertical: np.ndarray, x_run: int, y0: int, y1: int, outward: int) -> tuple[int, float]:
+    """The column of a frame's left (outward -1) or right (+1) side near the end of its
+    top/bottom runs: rounded corners put it up to half the height beyond the run's end."""
+    h, w = vertical.shape
+    reach = max(2, (y1 - y0) // 2)
+    best = (x_run, 0.0)
+    for step in range(-2, reach):
+        x = x_run + outward * step
+        if not 0 <= x < w:
+            break
+        radius = max(0, step)
+        cover = _cover(vertical, x, y0 + radius, y1 - radius, axis=1)
+        if cover > best[1]:
+            best = (x, cover)
+    return best
+
+
+def find_frames(small: np.ndarray, exclude: np.ndarray) -> list[tuple]:
+    """Framed pictures: (mask, box, area) at the resolution of `small`, mask cropped to box.
+    Boxes mostly inside `exclude` (text) are skipped."""
+    h, w = small.shape[:2]
+    horizontal, vertical = _edges(small)
+    runs = _runs(horizontal, max(8, int(MIN_RUN * w)))
+    tolerance = END_TOLERANCE * w + 3
+    frames: list[tuple] = []
+    taken = np.zeros((h, w), bool)
+    for i, (top, tx0, tx1) in enumerate(runs):
+        for bottom, bx0, bx1 in runs[i + 1 :]:
+            y0, y1 = min(top, bottom), max(top, bottom)
+            if y1 - y0 < MIN_SIDE * h or abs(tx0 - bx0) > tolerance or abs(tx1 - bx1) > tolerance:
+                continue
+            left, left_cover = _side(vertical, min(tx0, bx0), y0, y1, -1)
+            right, right_cover = _side(vertical, max(tx1, bx1) - 1, y0, y1, 1)
+            if min(left_cover, right_cover) < SIDE_COVER or right - left < MIN_SIDE * w:
+                continue
+            radius = max(0, min(tx0, bx0) - left, right - max(tx1, bx1) + 1)
+            inner = (left + radius, right - radius)
+            if min(_cover(horizontal, y, *inner, 0) for y in (y0, y1)) < SIDE_COVER:
+                continue
+            box = (y0, y1 + 1, left, right + 1)
+            if taken[box[0] : box[1], box[2] : box[3]].mean() > 0.5:
+                continue
+            if exclude[box[0] : box[1], box[2] : box[3]].mean() > 0.5:
+                continue
+            mask = _rounded(box[1] - box[0], box[3] - box[2], radius)
+            taken[box[0] : box[1], box[2] : box[3]] |= mask
+            frames.append((mask, box, int(mask.sum())))
+            break
+    return frames
+
+
+def _rounded(height: int, width: int, radius: int) -> np.ndarray:
+    """A filled rounded rectangle of the given size and corner radius."""
+    mask = np.ones((height, width), bool)
+    r = min(radius, height // 2, width // 2)
+    if r <= 1:
+        return mask
+    yy, xx = np.mgrid[0:r, 0:r]
+    corner = (yy + 0.5 - r) ** 2 + (xx + 0.5 - r) ** 2 <= r * r
+    mask[:r, :r] = corner
+    mask[:r, -r:] = corner[:, ::-1]
+    mask[-r:, :r] = corner[::-1]
+    mask[-r:, -r:] = corner[::-1, ::-1]
+    return mask
