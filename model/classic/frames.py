@@ -18,6 +18,11 @@ MIN_RUN = 0.12  # an edge run must span this fraction of the picture's side
 MIN_SIDE = 0.1  # a frame's sides are at least this fraction of the picture's side
 SIDE_COVER = 0.75  # each side of a frame must be edge over this fraction of its length
 END_TOLERANCE = 0.03  # top and bottom runs end this close (fraction of the width)
+MIN_ARC = 0.03  # an ellipse's flattest stretch (top, bottom, sides) spans this much of the side
+CENTRE_TOLERANCE = 4  # the runs at opposite ends of an ellipse are centred this close (pixels)
+ELLIPSE_COVER = 0.8  # an ellipse's outline must be edge over this fraction of its length
+RING_WIDTH = 0.5  # a parallel outline this far inside (fraction of the radius) makes a ring
+RING_COVER = 0.6  # ... when it is edge over this fraction of its length
 
 
 def _edges(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +84,89 @@ def _side(vertical: np.ndarray, x_run: int, y0: int, y1: int, outward: int) -> t
 def find_frames(small: np.ndarray, exclude: np.ndarray) -> list[tuple]:
     """Framed pictures: (mask, box, area) at the resolution of `small`, mask cropped to box.
     Boxes mostly inside `exclude` (text) are skipped."""
-    h, w = small.shape[:2]
     horizontal, vertical = _edges(small)
+    frames = _boxes(horizontal, vertical, exclude)
+    taken = np.zeros(exclude.shape, bool)
+    for mask, (y0, y1, x0, x1), _ in frames:
+        taken[y0:y1, x0:x1] |= mask
+    return frames + _ellipses(horizontal, vertical, exclude | taken)
+
+
+def _ellipses(horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray) -> list[tuple]:
+    """Axis-aligned elliptical frames: a short flat edge run at the top and the bottom centred
+    on one column, two at the sides centred on the middle row, and an outline that is edge
+    nearly all the way round."""
+    h, w = horizontal.shape
+    rows = _runs(horizontal, max(6, int(MIN_ARC * w)))
+    cols = _runs(vertical.T, max(6, int(MIN_ARC * h)))
+    edge = np.zeros((h + 2, w + 2), bool)
+    edge[1:-1, 1:-1] = horizontal | vertical
+    edge = ndimage.binary_dilation(edge, np.ones((3, 3), bool))
+    found: list[tuple] = []
+    taken = exclude.copy()
+    for i, (top, tx0, tx1) in enumerate(rows):
+        for bottom, bx0, bx1 in rows[i + 1 :]:
+            cx2 = tx0 + tx1 - 1
+            if (
+                abs(cx2 - (bx0 + bx1 - 1)) > 2 * CENTRE_TOLERANCE
+                or abs(bottom - top) < MIN_SIDE * h
+            ):
+                continue
+            y0, y1 = min(top, bottom), max(top, bottom)
+            cy2 = y0 + y1
+            sides = [c for c in cols if abs(c[1] + c[2] - 1 - cy2) <= 2 * CENTRE_TOLERANCE]
+            best = None
+            for j, (left, _, _) in enumerate(sides):
+                for right, _, _ in sides[j + 1 :]:
+                    x0, x1 = min(left, right), max(left, right)
+                    if abs(x0 + x1 - cx2) > 2 * CENTRE_TOLERANCE or x1 - x0 < MIN_SIDE * w:
+                        continue
+                    cover = _on_ellipse(edge, cx2 / 2, cy2 / 2, (x1 - x0) / 2, (y1 - y0) / 2)
+                    if cover >= ELLIPSE_COVER and (best is None or cover > best[0]):
+                        best = (cover, (y0, y1 + 1, x0, x1 + 1))
+            if best is None or _is_ring(edge, best[1]):
+                continue
+            box = best[1]
+            region = (slice(box[0], box[1]), slice(box[2], box[3]))
+            if taken[region].mean() > 0.5:
+                continue
+            mask = _ellipse(box[1] - box[0], box[3] - box[2])
+            taken[region] |= mask
+            found.append((mask, box, int(mask.sum())))
+    return found
+
+
+def _on_ellipse(edge: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> float:
+    """Fraction of an ellipse's outline on edge pixels (`edge` is padded by one pixel)."""
+    angles = np.linspace(0, 2 * np.pi, 256, endpoint=False)
+    ys = np.rint(cy + ry * np.sin(angles)).astype(int) + 1
+    xs = np.rint(cx + rx * np.cos(angles)).astype(int) + 1
+    return float(edge[ys.clip(0, edge.shape[0] - 1), xs.clip(0, edge.shape[1] - 1)].mean())
+
+
+def _is_ring(edge: np.ndarray, box) -> bool:
+    """Is the outline one edge of a drawn ring (a second, parallel ellipse just inside or
+    outside it, standing out from the edges around) rather than the edge of a picture?"""
+    y0, y1, x0, x1 = box
+    cx, cy, rx, ry = (x0 + x1 - 1) / 2, (y0 + y1 - 1) / 2, (x1 - x0 - 1) / 2, (y1 - y0 - 1) / 2
+    insets = range(3, max(4, int(RING_WIDTH * min(rx, ry))))
+    for side in (1, -1):
+        covers = [_on_ellipse(edge, cx, cy, rx - side * d, ry - side * d) for d in insets]
+        if max(covers) >= RING_COVER and max(covers) >= 2 * float(np.median(covers)):
+            return True
+    return False
+
+
+def _ellipse(height: int, width: int) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width]
+    return ((yy + 0.5 - height / 2) / (height / 2)) ** 2 + (
+        (xx + 0.5 - width / 2) / (width / 2)
+    ) ** 2 <= 1.0
+
+
+def _boxes(horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray) -> list[tuple]:
+    """Rectangles and rounded rectangles whose four sides are mostly edge."""
+    h, w = horizontal.shape
     runs = _runs(horizontal, max(8, int(MIN_RUN * w)))
     tolerance = END_TOLERANCE * w + 3
     frames: list[tuple] = []
