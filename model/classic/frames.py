@@ -22,7 +22,8 @@ MIN_ARC = 0.03  # an ellipse's flattest stretch (top, bottom, sides) spans this 
 CENTRE_TOLERANCE = 4  # the runs at opposite ends of an ellipse are centred this close (pixels)
 ELLIPSE_COVER = 0.8  # an ellipse's outline must be edge over this fraction of its length
 RING_WIDTH = 0.5  # a parallel outline this far inside (fraction of the radius) makes a ring
-RING_COVER = 0.6  # ... when it is edge over this fraction of its length
+RING_COVER = 0.75  # ... when it is edge over this fraction of its length (a ring's second
+# outline is nearly as complete as its first)
 
 
 def _edges(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -126,14 +127,18 @@ def _ellipses(horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray)
                         best = (cover, (y0, y1 + 1, x0, x1 + 1))
             if best is None or _is_ring(edge, best[1]):
                 continue
-            box = best[1]
-            region = (slice(box[0], box[1]), slice(box[2], box[3]))
-            if taken[region].mean() > 0.5:
-                continue
-            mask = _ellipse(box[1] - box[0], box[3] - box[2])
-            taken[region] |= mask
-            found.append((mask, box, int(mask.sum())))
-    return found
+            found.append(best[1])
+    # Largest first, so the features of a photo inside its frame are not frames themselves.
+    found.sort(key=lambda b: (b[0] - b[1]) * (b[3] - b[2]))
+    kept: list[tuple] = []
+    for box in found:
+        region = (slice(box[0], box[1]), slice(box[2], box[3]))
+        if taken[region].mean() > 0.5:
+            continue
+        mask = _ellipse(box[1] - box[0], box[3] - box[2])
+        taken[region] |= mask
+        kept.append((mask, box, int(mask.sum())))
+    return kept
 
 
 def _on_ellipse(edge: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> float:
@@ -149,7 +154,7 @@ def _is_ring(edge: np.ndarray, box) -> bool:
     outside it, standing out from the edges around) rather than the edge of a picture?"""
     y0, y1, x0, x1 = box
     cx, cy, rx, ry = (x0 + x1 - 1) / 2, (y0 + y1 - 1) / 2, (x1 - x0 - 1) / 2, (y1 - y0 - 1) / 2
-    insets = range(3, max(4, int(RING_WIDTH * min(rx, ry))))
+    insets = range(5, max(6, int(RING_WIDTH * min(rx, ry))))  # nearer is this outline's own edge
     for side in (1, -1):
         covers = [_on_ellipse(edge, cx, cy, rx - side * d, ry - side * d) for d in insets]
         if max(covers) >= RING_COVER and max(covers) >= 2 * float(np.median(covers)):
