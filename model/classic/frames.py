@@ -12,6 +12,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from model.classic.pieces import resize, working_size
+
+FRAME_SIDE = 512  # frames are searched for at most this many pixels wide or high
+MIN_FRAME = 0.03  # smallest framed picture, fraction of the canvas (a photo's own round and
+# square details are smaller)
 EDGE = 0.12  # a colour step this large between the pixels either side is an edge
 RUN_GAP = 3  # gaps this long (pixels) in an edge run are bridged
 MIN_RUN = 0.12  # an edge run must span this fraction of the picture's side
@@ -21,6 +26,7 @@ END_TOLERANCE = 0.03  # top and bottom runs end this close (fraction of the widt
 MIN_ARC = 0.03  # an ellipse's flattest stretch (top, bottom, sides) spans this much of the side
 CENTRE_TOLERANCE = 4  # the runs at opposite ends of an ellipse are centred this close (pixels)
 ELLIPSE_COVER = 0.8  # an ellipse's outline must be edge over this fraction of its length
+RIM_FLAT = 0.06  # a rim whose colours stay this close to their median is one colour
 RING_WIDTH = 0.5  # a parallel outline this far inside (fraction of the radius) makes a ring
 RING_COVER = 0.75  # ... when it is edge over this fraction of its length (a ring's second
 # outline is nearly as complete as its first)
@@ -48,11 +54,12 @@ def _runs(edges: np.ndarray, min_length: int) -> list[tuple[int, int, int]]:
                 found.append((int(row), sl[0].start, sl[0].stop))
     found.sort(key=lambda r: r[1] - r[2])  # longest first
     kept: list[tuple[int, int, int]] = []
-    for run in found:
-        if not any(
-            abs(run[0] - k[0]) <= 2 and min(run[2], k[2]) - max(run[1], k[1]) > 0 for k in kept
-        ):
-            kept.append(run)
+    by_row: dict[int, list[tuple[int, int]]] = {}
+    for row, start, stop in found:
+        near = (k for r in range(row - 2, row + 3) for k in by_row.get(r, ()))
+        if not any(min(stop, k[1]) > max(start, k[0]) for k in near):
+            kept.append((row, start, stop))
+            by_row.setdefault(row, []).append((start, stop))
     return kept
 
 
@@ -84,22 +91,57 @@ def _side(vertical: np.ndarray, x_run: int, y0: int, y1: int, outward: int) -> t
 
 def find_frames(small: np.ndarray, exclude: np.ndarray) -> list[tuple]:
     """Framed pictures: (mask, box, area) at the resolution of `small`, mask cropped to box.
-    Boxes mostly inside `exclude` (text) are skipped."""
-    horizontal, vertical = _edges(small)
-    frames = _boxes(horizontal, vertical, exclude)
-    taken = np.zeros(exclude.shape, bool)
+    Boxes mostly inside `exclude` (text) are skipped. The search runs at most `FRAME_SIDE`
+    pixels wide (frames are large); the masks are drawn at full size."""
+    h, w = exclude.shape
+    size = working_size(w, h, FRAME_SIDE)
+    scale = size[0] / w
+    image = resize(small, size)
+    horizontal, vertical = _edges(image)
+    reduced = resize(exclude, size, nearest=True)
+    frames = _boxes(horizontal, vertical, reduced)
+    taken = np.zeros(reduced.shape, bool)
     for mask, (y0, y1, x0, x1), _ in frames:
         taken[y0:y1, x0:x1] |= mask
-    return frames + _ellipses(horizontal, vertical, exclude | taken)
+    found = []
+    for _, box, radius in frames + _ellipses(image, horizontal, vertical, reduced | taken):
+        y0, y1, x0, x1 = (round(v / scale) for v in box)
+        box = (max(0, y0), min(h, y1), max(0, x0), min(w, x1))
+        height, width = box[1] - box[0], box[3] - box[2]
+        full = (
+            _ellipse(height, width)
+            if radius < 0
+            else _rounded(height, width, round(radius / scale))
+        )
+        if full.sum() >= MIN_FRAME * h * w:
+            found.append((full, box, int(full.sum())))
+    return _outermost(found, (h, w))
 
 
-def _ellipses(horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray) -> list[tuple]:
+def _outermost(frames: list[tuple], shape: tuple[int, int]) -> list[tuple]:
+    """Frames largest first, without those mostly inside a larger one (a photo's own
+    rectangles and ellipses are part of it)."""
+    covered = np.zeros(shape, bool)
+    kept = []
+    for mask, (y0, y1, x0, x1), area in sorted(frames, key=lambda f: -f[2]):
+        if covered[y0:y1, x0:x1][mask].mean() > 0.5:
+            continue
+        covered[y0:y1, x0:x1] |= mask
+        kept.append((mask, (y0, y1, x0, x1), area))
+    return kept
+
+
+def _ellipses(
+    image: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray
+) -> list[tuple]:
     """Axis-aligned elliptical frames: a short flat edge run at the top and the bottom centred
     on one column, two at the sides centred on the middle row, and an outline that is edge
     nearly all the way round."""
     h, w = horizontal.shape
     rows = _runs(horizontal, max(6, int(MIN_ARC * w)))
     cols = _runs(vertical.T, max(6, int(MIN_ARC * h)))
+    col_x = np.array([c[0] for c in cols], int)
+    col_centre = np.array([c[1] + c[2] - 1 for c in cols], int)
     edge = np.zeros((h + 2, w + 2), bool)
     edge[1:-1, 1:-1] = horizontal | vertical
     edge = ndimage.binary_dilation(edge, np.ones((3, 3), bool))
@@ -115,17 +157,17 @@ def _ellipses(horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray)
                 continue
             y0, y1 = min(top, bottom), max(top, bottom)
             cy2 = y0 + y1
-            sides = [c for c in cols if abs(c[1] + c[2] - 1 - cy2) <= 2 * CENTRE_TOLERANCE]
+            sides = col_x[np.abs(col_centre - cy2) <= 2 * CENTRE_TOLERANCE].tolist()
             best = None
-            for j, (left, _, _) in enumerate(sides):
-                for right, _, _ in sides[j + 1 :]:
+            for j, left in enumerate(sides):
+                for right in sides[j + 1 :]:
                     x0, x1 = min(left, right), max(left, right)
                     if abs(x0 + x1 - cx2) > 2 * CENTRE_TOLERANCE or x1 - x0 < MIN_SIDE * w:
                         continue
                     cover = _on_ellipse(edge, cx2 / 2, cy2 / 2, (x1 - x0) / 2, (y1 - y0) / 2)
                     if cover >= ELLIPSE_COVER and (best is None or cover > best[0]):
                         best = (cover, (y0, y1 + 1, x0, x1 + 1))
-            if best is None or _is_ring(edge, best[1]):
+            if best is None or _is_ring(edge, best[1]) or _flat_rim(image, best[1]):
                 continue
             found.append(best[1])
     # Largest first, so the features of a photo inside its frame are not frames themselves.
@@ -137,7 +179,7 @@ def _ellipses(horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray)
             continue
         mask = _ellipse(box[1] - box[0], box[3] - box[2])
         taken[region] |= mask
-        kept.append((mask, box, int(mask.sum())))
+        kept.append((mask, box, -1))
     return kept
 
 
@@ -147,6 +189,23 @@ def _on_ellipse(edge: np.ndarray, cx: float, cy: float, rx: float, ry: float) ->
     ys = np.rint(cy + ry * np.sin(angles)).astype(int) + 1
     xs = np.rint(cx + rx * np.cos(angles)).astype(int) + 1
     return float(edge[ys.clip(0, edge.shape[0] - 1), xs.clip(0, edge.shape[1] - 1)].mean())
+
+
+def _flat_rim(image: np.ndarray, box) -> bool:
+    """Is the band just inside the outline one colour (a drawn ring's stroke or a flat
+    shape), where a picture would show its own varied content?"""
+    y0, y1, x0, x1 = box
+    cx, cy, rx, ry = (x0 + x1 - 1) / 2, (y0 + y1 - 1) / 2, (x1 - x0 - 1) / 2, (y1 - y0 - 1) / 2
+    angles = np.linspace(0, 2 * np.pi, 256, endpoint=False)
+    h, w = image.shape[:2]
+    for inset in (1.5, 2.5):
+        ys = np.rint(cy + (ry - inset) * np.sin(angles)).astype(int).clip(0, h - 1)
+        xs = np.rint(cx + (rx - inset) * np.cos(angles)).astype(int).clip(0, w - 1)
+        rim = image[ys, xs]
+        spread = np.abs(rim - np.median(rim, axis=0)).max(axis=-1)
+        if float(np.percentile(spread, 75)) < RIM_FLAT:
+            return True
+    return False
 
 
 def _is_ring(edge: np.ndarray, box) -> bool:
@@ -196,7 +255,7 @@ def _boxes(horizontal: np.ndarray, vertical: np.ndarray, exclude: np.ndarray) ->
                 continue
             mask = _rounded(box[1] - box[0], box[3] - box[2], radius)
             taken[box[0] : box[1], box[2] : box[3]] |= mask
-            frames.append((mask, box, int(mask.sum())))
+            frames.append((mask, box, radius))
             break
     return frames
 
