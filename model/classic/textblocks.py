@@ -73,8 +73,8 @@ def _belongs(line: TextLine, last: TextLine, same_ink: bool) -> bool:
 
 def text_groups(lines: list[TextLine], rgb: np.ndarray, busy: bool = False) -> list[list[TextLine]]:
     """Lines of one colour stacked closely above one another (or side by side on one row)
-    form one text block. Over a busy background the ink is the colour over-represented
-    against the box's rim, since the rim itself has many colours there."""
+    form one text block. Over a busy background a second ink estimate may also match them
+    (see `_line_inks`), since the rim's median colour means little there."""
     lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
     inks = {id(line): _line_inks(rgb, line.box, busy) for line in lines}
     groups: list[list[TextLine]] = []
