@@ -7,7 +7,7 @@ import numpy as np
 from scipy import ndimage
 
 from model.classic.naming import text_name
-from model.classic.pieces import Piece, box_of, crop, dilate, place_over
+from model.classic.pieces import Piece, box_of, crop, dilate, place_over, resize, working_size
 from model.classic.text import TextLine
 from model.classic.unmix import unmix
 
@@ -16,6 +16,7 @@ INK_BIN = 1 / 64  # colour histogram bin for finding the one ink colour of a blo
 # exactly one colour, so a fine bin keeps it together while a photo spreads over many)
 INK_KEY = 0.08  # over a busy background, pixels this close to the ink are glyph interior
 INK_STANDS_OUT = 0.12  # ... and only where the ink differs this much from the fill below
+FILL_SIDE = 256  # a line's surroundings are filled in at most this many pixels wide
 EDGE_RING = 2  # anti-aliased glyph edges: this many pixels around the keyed interior
 
 
@@ -44,12 +45,22 @@ def _line_inks(rgb: np.ndarray, box, busy: bool) -> list[np.ndarray]:
     patch = rgb[py0:py1, px0:px1]
     inner = np.zeros(patch.shape[:2], bool)
     inner[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0] = True
-    u8 = np.clip(np.rint(patch * 255.0), 0, 255).astype(np.uint8)
-    fill = cv2.inpaint(u8, inner.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(np.float32) / 255
-    candidates = inner & (np.abs(patch - fill).max(axis=-1) >= INK_STANDS_OUT)
+    candidates = inner & (np.abs(patch - _fill_in(patch, inner)).max(axis=-1) >= INK_STANDS_OUT)
     if candidates.sum() >= 8:
         inks.append(_dominant_ink(patch, candidates))
     return inks
+
+
+def _fill_in(patch: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The patch with `hole` filled in from its surroundings (Telea), at most `FILL_SIDE`
+    pixels wide: only a rough local background is needed, and Telea's cost grows with the
+    hole."""
+    h, w = hole.shape
+    size = working_size(w, h, FILL_SIDE)
+    u8 = np.clip(np.rint(resize(patch, size) * 255.0), 0, 255).astype(np.uint8)
+    mask = resize(hole, size, nearest=True).astype(np.uint8)
+    fill = cv2.inpaint(u8, mask, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+    return resize(fill, (w, h))
 
 
 def _belongs(line: TextLine, last: TextLine, same_ink: bool) -> bool:
