@@ -15,10 +15,11 @@ import numpy as np
 from scipy import ndimage
 
 from model.classic.background import SMOOTH_RMS, complete_background, eval_smooth, fit_smooth
+from model.classic.frames import find_frames
 from model.classic.kind import neighbour_step
 from model.classic.naming import shape_name
 from model.classic.occlusion import complete_convex, depth_map
-from model.classic.pictures import BG_RESIDUAL, find_pictures
+from model.classic.pictures import BG_RESIDUAL, BUSY_FRACTION, find_pictures
 from model.classic.pieces import (
     Piece,
     box_of,
@@ -29,7 +30,7 @@ from model.classic.pieces import (
     resize,
     working_size,
 )
-from model.classic.regions import Regions, flat_regions, mean_per_label
+from model.classic.regions import REGION_STEP, Regions, flat_regions, mean_per_label
 from model.classic.text import TextLine
 from model.classic.textblocks import group_box, text_groups, text_piece
 from model.classic.unmix import unmix
@@ -101,7 +102,7 @@ def _plan(
 
     texts: list[_Plan] = []
     claimed: set[int] = set()
-    for group in text_groups(lines, rgb):
+    for group in text_groups(lines, rgb, busy=coeffs is None):
         fbox = group_box(group, rgb.shape[:2])
         box = _scale_box(fbox, s, (wh, ww))
         y0, y1, x0, x1 = box
@@ -131,15 +132,19 @@ def _plan(
         y0, y1, x0, x1 = t.wbox
         text_boxes[y0:y1, x0:x1] = True
 
-    # A picture placed on a photo background cannot be told from it: only look for pictures
-    # on a smooth background.
-    found = find_pictures(small, step, visible, text_boxes, coeffs) if coeffs is not None else []
+    # On a smooth background a picture is a busy area that differs from it; on a busy one
+    # only a framed picture (a closed rectangular outline) can be told from it.
+    if coeffs is not None:
+        found = find_pictures(small, step, visible, text_boxes, coeffs)
+    else:
+        found = [f for f in find_frames(small, text_boxes) if _busy_inside(step, *f)]
     plans = [_Plan("image", mask, box, area) for mask, box, area in found]
     image_of = np.zeros((wh, ww), bool)
     for p in plans:
         y0, y1, x0, x1 = p.wbox
         image_of[y0:y1, x0:x1] |= p.mask
-    shapes = [k for k in shapes if _inside(regions, k, image_of) <= 0.9]
+    if coeffs is not None:  # flat areas inside a framed picture are shapes on top of it
+        shapes = [k for k in shapes if _inside(regions, k, image_of) <= 0.9]
     for group in _group_small(regions, shapes, (wh, ww)):
         y0 = min(regions.slices[k - 1][0].start for k in group)
         y1 = max(regions.slices[k - 1][0].stop for k in group)
@@ -151,6 +156,12 @@ def _plan(
 
     plans.sort(key=lambda p: -p.filled_area)
     return plans, texts, coeffs, regions, background
+
+
+def _busy_inside(step: np.ndarray, mask: np.ndarray, box, area: int) -> bool:
+    """Is a frame's inside busy (a picture), not one flat colour (a shape, found as such)?"""
+    y0, y1, x0, x1 = box
+    return bool((step[y0:y1, x0:x1][mask] >= REGION_STEP).mean() >= BUSY_FRACTION)
 
 
 def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
@@ -262,7 +273,7 @@ def segment_design(
     for index, (plan, fbox) in enumerate(zip(texts, full_boxes[len(plans) :])):
         check()
         report(len(plans) + index, total)
-        piece = text_piece(rgb, below, plan.lines, fbox)
+        piece = text_piece(rgb, below, plan.lines, fbox, busy=coeffs is None)
         if piece is not None:
             pieces.append(piece)
     return pieces, completed, coeffs is not None

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+from scipy import ndimage
 
 from model.classic.naming import text_name
-from model.classic.pieces import Piece, box_of, crop, place_over
+from model.classic.pieces import Piece, box_of, crop, dilate, place_over, resize, working_size
 from model.classic.text import TextLine
 from model.classic.unmix import unmix
 
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
+INK_BIN = 1 / 64  # colour histogram bin for finding the one ink colour of a block (text ink is
+# exactly one colour, so a fine bin keeps it together while a photo spreads over many)
+INK_KEY = 0.08  # over a busy background, pixels this close to the ink are glyph interior
+INK_STANDS_OUT = 0.12  # ... and only where the ink differs this much from the fill below
+FILL_SIDE = 256  # a line's surroundings are filled in at most this many pixels wide
+EDGE_RING = 2  # anti-aliased glyph edges: this many pixels around the keyed interior
 
 
 def ink_colour(rgb: np.ndarray, box) -> np.ndarray:
@@ -22,24 +30,72 @@ def ink_colour(rgb: np.ndarray, box) -> np.ndarray:
     return np.median(patch[ink], axis=0)
 
 
-def text_groups(lines: list[TextLine], rgb: np.ndarray) -> list[list[TextLine]]:
-    """Lines of one colour stacked closely above one another form one text block."""
+def _line_inks(rgb: np.ndarray, box, busy: bool) -> list[np.ndarray]:
+    """Estimates of a line's ink colour: the pixels most unlike the rim's median and, over a
+    busy background (where that median means little), the colour over-represented among the
+    pixels that differ from the box filled in from its surroundings. Either may be fooled by
+    the background, so lines whose estimates agree in either way share their ink."""
+    inks = [ink_colour(rgb, box)]
+    if not busy:
+        return inks
+    y0, y1, x0, x1 = box
+    pad = max(2, (y1 - y0) // 2)
+    h, w = rgb.shape[:2]
+    py0, py1, px0, px1 = max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
+    patch = rgb[py0:py1, px0:px1]
+    inner = np.zeros(patch.shape[:2], bool)
+    inner[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0] = True
+    candidates = inner & (np.abs(patch - _fill_in(patch, inner)).max(axis=-1) >= INK_STANDS_OUT)
+    if candidates.sum() >= 8:
+        inks.append(_dominant_ink(patch, candidates))
+    return inks
+
+
+def _fill_in(patch: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """The patch with `hole` filled in from its surroundings (Telea), at most `FILL_SIDE`
+    pixels wide: only a rough local background is needed, and Telea's cost grows with the
+    hole."""
+    h, w = hole.shape
+    size = working_size(w, h, FILL_SIDE)
+    u8 = np.clip(np.rint(resize(patch, size) * 255.0), 0, 255).astype(np.uint8)
+    mask = resize(hole, size, nearest=True).astype(np.uint8)
+    fill = cv2.inpaint(u8, mask, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
+    return resize(fill, (w, h))
+
+
+def _belongs(line: TextLine, last: TextLine, same_ink: bool) -> bool:
+    """Is `line` the next line of the block ending in `last` (stacked below it, or the next
+    word on the same row)?"""
+    y0, y1, x0, x1 = line.box
+    ly0, ly1, lx0, lx1 = last.box
+    height = y1 - y0
+    similar = 0.8 < height / max(ly1 - ly0, 1) < 1.25
+    if not (similar and same_ink):
+        return False
+    overlap = min(y1, ly1) - max(y0, ly0)
+    if overlap >= 0.6 * min(height, ly1 - ly0):
+        return max(x0 - lx1, lx0 - x1) < 0.6 * height
+    gap = y0 - ly1
+    wide = max(x1 - x0, lx1 - lx0)
+    centred = abs((x0 + x1) - (lx0 + lx1)) / 2 < 0.1 * wide
+    flush = min(abs(x0 - lx0), abs(x1 - lx1)) < 0.05 * wide
+    return -0.3 * height < gap < 0.5 * height and (centred or flush)
+
+
+def text_groups(lines: list[TextLine], rgb: np.ndarray, busy: bool = False) -> list[list[TextLine]]:
+    """Lines of one colour stacked closely above one another (or side by side on one row)
+    form one text block. Over a busy background a second ink estimate may also match them
+    (see `_line_inks`), since the rim's median colour means little there."""
     lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
-    colours = {id(line): ink_colour(rgb, line.box) for line in lines}
+    inks = {id(line): _line_inks(rgb, line.box, busy) for line in lines}
     groups: list[list[TextLine]] = []
     for line in lines:
-        y0, y1, x0, x1 = line.box
-        height = y1 - y0
         for group in groups:
             last = group[-1]
-            ly0, ly1, lx0, lx1 = last.box
-            gap = y0 - ly1
-            wide = max(x1 - x0, lx1 - lx0)
-            centred = abs((x0 + x1) - (lx0 + lx1)) / 2 < 0.1 * wide
-            flush = min(abs(x0 - lx0), abs(x1 - lx1)) < 0.05 * wide
-            similar = 0.8 < height / max(ly1 - ly0, 1) < 1.25
-            same_ink = np.abs(colours[id(line)] - colours[id(last)]).max() < TEXT_INK_MATCH
-            if -0.3 * height < gap < 0.5 * height and (centred or flush) and similar and same_ink:
+            same_ink = any(
+                np.abs(a - b).max() < TEXT_INK_MATCH for a, b in zip(inks[id(line)], inks[id(last)])
+            )
+            if _belongs(line, last, same_ink):
                 group.append(line)
                 break
         else:
@@ -57,18 +113,74 @@ def group_box(group: list[TextLine], shape: tuple[int, int]) -> tuple[int, int, 
     return max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
 
 
-def text_piece(rgb, below, lines: list[TextLine], fbox) -> Piece | None:
-    """A text layer for a block of lines: one ink colour unmixed from what lies below."""
+def _colour_codes(pixels: np.ndarray) -> np.ndarray:
+    bins = np.minimum((pixels / INK_BIN).astype(np.int32), int(1 / INK_BIN) - 1)
+    return (bins[..., 0] * 256 + bins[..., 1]) * 256 + bins[..., 2]
+
+
+def _dominant_ink(image: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """The ink: the colour most over-represented among the candidate pixels compared with the
+    box's rim (text is one flat colour found only inside; a busy background's many colours
+    show on the rim as well), refined to the median of the candidates near it."""
+    pixels = image[candidates]
+    codes = _colour_codes(pixels)
+    rim = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    values, counts = np.unique(codes, return_counts=True)
+    rim_values, rim_counts = np.unique(_colour_codes(rim), return_counts=True)
+    expected = np.zeros(values.size)
+    at = np.searchsorted(rim_values, values).clip(0, rim_values.size - 1)
+    hit = rim_values[at] == values
+    expected[hit] = rim_counts[at[hit]] * (candidates.size / rim.shape[0])
+    # A ratio, not a difference: a background colour that is common inside and on the rim
+    # must lose to a colour found only inside.
+    top = values[np.argmax(counts / (expected + max(5.0, 0.02 * codes.size)))]
+    near = codes == top
+    return np.median(pixels[near], axis=0)
+
+
+def _keyed_alpha(image: np.ndarray, under: np.ndarray, lines: list[TextLine]) -> tuple | None:
+    """Alpha of one-colour text over a busy background: the glyph interior keyed by the ink
+    colour, soft edges unmixed only in a thin ring around it, so the background's own
+    texture never leaks into the text layer."""
+    distance = np.abs(image - under).max(axis=-1)
+    candidates = distance >= INK_STANDS_OUT
+    if candidates.sum() < 8:
+        return None
+    ink = _dominant_ink(image, candidates)
+    core = (np.abs(image - ink).max(axis=-1) <= INK_KEY) & candidates
+    labels, count = ndimage.label(core, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return None
+    line_height = min(t.box[1] - t.box[0] for t in lines)
+    sizes = ndimage.sum_labels(core, labels, np.arange(1, count + 1))
+    keep = np.flatnonzero(sizes >= max(3.0, (0.08 * line_height) ** 2)) + 1
+    core = np.isin(labels, keep)
+    if not core.any():
+        return None
+    colour = np.broadcast_to(ink, image.shape).astype(np.float32)
+    alpha, _ = unmix(image, under, colour)
+    alpha[~dilate(core, EDGE_RING)] = 0.0
+    alpha[core] = 1.0
+    return alpha, colour
+
+
+def text_piece(rgb, below, lines: list[TextLine], fbox, busy: bool = False) -> Piece | None:
+    """A text layer for a block of lines: one ink colour unmixed from what lies below
+    (keyed by that colour when the background is busy)."""
     image = crop(rgb, fbox)
     under = crop(below, fbox)
-    distance = np.abs(image - under).max(axis=-1)
-    strong = float(np.percentile(distance, 99))
-    if strong < 0.1:
-        return None
-    ink = distance >= 0.8 * strong
-    colour = np.broadcast_to(np.median(image[ink], axis=0), image.shape).astype(np.float32)
-    alpha, _ = unmix(image, under, colour)
-    alpha[alpha < 0.05] = 0.0
+    keyed = _keyed_alpha(image, under, lines) if busy else None
+    if keyed is not None:
+        alpha, colour = keyed
+    else:
+        distance = np.abs(image - under).max(axis=-1)
+        strong = float(np.percentile(distance, 99))
+        if strong < 0.1:
+            return None
+        ink = distance >= 0.8 * strong
+        colour = np.broadcast_to(np.median(image[ink], axis=0), image.shape).astype(np.float32)
+        alpha, _ = unmix(image, under, colour)
+        alpha[alpha < 0.05] = 0.0
     tight = box_of(alpha > 0)
     if tight is None:
         return None
