@@ -25,7 +25,7 @@ from model.classic.count import Layer, fit_count
 from model.classic.design import segment_design
 from model.classic.kind import detect_kind
 from model.classic.naming import unique_names
-from model.classic.overlay import Band, find_band, untint
+from model.classic.overlay import Band, find_band, lift, untint
 from model.classic.pieces import Piece
 from model.classic.subject import segment_subject
 from model.classic.text import detect_text
@@ -44,6 +44,29 @@ def _looks_designed(pieces: list[Piece], canvas: int) -> bool:
     """A photo-like picture with text or sizeable flat shapes on it is treated as a design."""
     flat = sum(p.area for p in pieces if p.kind == "shape")
     return any(p.kind == "text" for p in pieces) or flat >= DESIGNED_SHAPES * canvas
+
+
+def _overlay_position(layers: list[np.ndarray], band: Band) -> int:
+    """Where the overlay goes in the stack: under the elements found on top of the band (text
+    or a logo on a scrim), so that they stay on top of it. Only layers that lie wholly outside
+    what it tints can go above it, so the composite does not change."""
+    h, w = layers[0].shape[:2]
+    tinted = band.mask((h, w)) > 0
+    on_band = band.above if band.above is not None else np.zeros((h, w), bool)
+    at = len(layers)
+    for index in range(len(layers) - 1, 0, -1):
+        seen = layers[index][:, :, 3] > 0
+        if seen[tinted].any():
+            break
+        if seen[on_band].any():
+            at = index
+    return at
+
+
+def _reproduces(layers: list[np.ndarray], image: np.ndarray) -> bool:
+    error = composite(layers)[:, :, :3] - image[:, :, :3].astype(np.float32) / 255.0
+    mse = float(np.mean(error**2))
+    return mse == 0 or 10 * np.log10(1.0 / mse) >= BAND_PSNR
 
 
 class ClassicDecomposer:
@@ -163,8 +186,8 @@ class ClassicDecomposer:
         progress: ProgressCallback | None,
         token: CancelToken,
     ) -> DecomposeResult | None:
-        """The picture without a translucent band, decomposed, with the band as the top layer;
-        None when the split would not reproduce the input."""
+        """The picture without a translucent band, decomposed, with the band over it (under the
+        elements found on top of it); None when the split would not reproduce the input."""
         below = untint(image[:, :, :3].astype(np.float32) / 255.0, band)
         inner = np.dstack([np.rint(below * 255).astype(np.uint8), image[:, :, 3]])
         n = options.layers
@@ -174,11 +197,15 @@ class ClassicDecomposer:
         top = np.zeros((h, w, 4), np.uint8)
         top[:, :, :3] = band.colour
         top[:, :, 3] = band.mask((h, w))
-        layers = [layer.rgba for layer in result.layers] + [top]
-        error = composite(layers)[:, :, :3] - image[:, :, :3].astype(np.float32) / 255.0
-        mse = float(np.mean(error**2))
-        if mse > 0 and 10 * np.log10(1.0 / mse) < BAND_PSNR:
+        inner_layers = [layer.rgba for layer in result.layers]
+        at = _overlay_position(inner_layers, band)
+        layers = inner_layers[:at] + [top] + inner_layers[at:]
+        if not _reproduces(layers, image):
             return None
-        names = unique_names([layer.name for layer in result.layers] + ["Overlay"])
+        if at < len(inner_layers):  # elements on the band: the band goes whole under them
+            lifted = lift(inner_layers, at, band, image)
+            layers = lifted if _reproduces(lifted, image) else layers
+        names = [layer.name for layer in result.layers]
+        names = unique_names(names[:at] + ["Overlay"] + names[at:])
         result.layers = [DecomposedLayer(rgba, name) for rgba, name in zip(layers, names)]
         return result
