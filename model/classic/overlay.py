@@ -117,7 +117,10 @@ def _agrees(outside: np.ndarray, inside: np.ndarray, alpha: float, colour: np.nd
 def _edges(rgb: np.ndarray) -> tuple[np.ndarray, list, list]:
     """Edge candidates y (between rows y and y + 1), and the tints fitted entering a band
     below them and leaving one above them."""
-    step = np.abs(np.diff(rgb, axis=0)).max(axis=2)
+    diff = np.abs(np.diff(rgb, axis=0))
+    step = np.maximum(
+        np.maximum(diff[:, :, 0], diff[:, :, 1]), diff[:, :, 2]
+    )  # max(axis=2) is slow
     typical = np.median(step, axis=1)
     # A band's edge is a jump: it steps much more than the rows next to it (grain does not).
     padded = np.pad(typical, 1, mode="edge")
