@@ -46,21 +46,24 @@ def _looks_designed(pieces: list[Piece], canvas: int) -> bool:
     return any(p.kind == "text" for p in pieces) or flat >= DESIGNED_SHAPES * canvas
 
 
-def _overlay_position(layers: list[np.ndarray], band: Band) -> int:
-    """Where the overlay goes in the stack: under the elements found on top of the band (text
-    or a logo on a scrim), so that they stay on top of it. Only layers that lie wholly outside
-    what it tints can go above it, so the composite does not change."""
+def _overlay_order(layers: list[np.ndarray], band: Band) -> tuple[list[int], list[int]]:
+    """The layers that stay under the overlay and those that go above it (text or a logo
+    found on a scrim), each bottom first. A layer goes above only if it lies wholly outside
+    what the band tints and overlaps none of the layers it is lifted over, so the composite
+    does not change."""
     h, w = layers[0].shape[:2]
     tinted = band.mask((h, w)) > 0
     on_band = band.above if band.above is not None else np.zeros((h, w), bool)
-    at = len(layers)
+    below, above = [0], []
+    staying = np.zeros((h, w), bool)  # what the layers left under the band cover, above this one
     for index in range(len(layers) - 1, 0, -1):
         seen = layers[index][:, :, 3] > 0
-        if seen[tinted].any():
-            break
-        if seen[on_band].any():
-            at = index
-    return at
+        if seen[on_band].any() and not seen[tinted].any() and not seen[staying].any():
+            above.insert(0, index)
+        else:
+            below.insert(1, index)
+            staying |= seen
+    return below, above
 
 
 def _reproduces(layers: list[np.ndarray], image: np.ndarray) -> bool:
@@ -197,15 +200,17 @@ class ClassicDecomposer:
         top = np.zeros((h, w, 4), np.uint8)
         top[:, :, :3] = band.colour
         top[:, :, 3] = band.mask((h, w))
-        inner_layers = [layer.rgba for layer in result.layers]
-        at = _overlay_position(inner_layers, band)
-        layers = inner_layers[:at] + [top] + inner_layers[at:]
+        below_ids, above_ids = _overlay_order([layer.rgba for layer in result.layers], band)
+        inner = [result.layers[i] for i in below_ids + above_ids]
+        at = len(below_ids)
+        layers = [layer.rgba for layer in inner]
+        layers = layers[:at] + [top] + layers[at:]
         if not _reproduces(layers, image):
             return None
-        if at < len(inner_layers):  # elements on the band: the band goes whole under them
-            lifted = lift(inner_layers, at, band, image)
+        if above_ids:  # elements on the band: the band goes whole under them
+            lifted = lift([layer.rgba for layer in inner], at, band, image)
             layers = lifted if _reproduces(lifted, image) else layers
-        names = [layer.name for layer in result.layers]
+        names = [layer.name for layer in inner]
         names = unique_names(names[:at] + ["Overlay"] + names[at:])
         result.layers = [DecomposedLayer(rgba, name) for rgba, name in zip(layers, names)]
         return result

@@ -223,34 +223,39 @@ def find_band(rgb: np.ndarray) -> Band | None:
     return best if best.above.sum() <= MAX_ABOVE * area else None
 
 
-def _over(layers: list[np.ndarray]) -> np.ndarray:
-    """Straight "over" composite of float RGBA layers (opaque bottom), float RGB."""
-    out = layers[0][:, :, :3].copy()
+def _over_at(layers: list[np.ndarray], where: tuple) -> np.ndarray:
+    """Straight "over" composite of uint8 RGBA layers (opaque bottom) at the pixels `where`,
+    float RGB of shape (n, 3)."""
+    out = layers[0][where][:, :3].astype(np.float32) / 255.0
     for layer in layers[1:]:
-        a = layer[:, :, 3:]
-        out = a * layer[:, :, :3] + (1.0 - a) * out
+        pixels = layer[where].astype(np.float32) / 255.0
+        a = pixels[:, 3:]
+        out = a * pixels[:, :3] + (1.0 - a) * out
     return out
 
 
-def _solve_top(target: np.ndarray, under: np.ndarray, layer: np.ndarray) -> None:
-    """Re-solve `layer`'s colour (in place, float RGBA) so that it turns `under` into
-    `target`, raising its alpha just enough where the colour would leave [0, 1]."""
+def _solve_top(target: np.ndarray, under: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """The RGBA (float, n x 4) that turns `under` into `target`: `pixels`' alpha, raised just
+    enough where the colour would leave [0, 1]."""
     diff = target - under
     up = np.where(diff > 0, diff / np.maximum(1.0 - under, 1e-6), 0.0)
     down = np.where(diff < 0, -diff / np.maximum(under, 1e-6), 0.0)
     needed = np.clip(np.maximum(up, down).max(axis=-1), 0.0, 1.0)
-    alpha = np.maximum(layer[:, :, 3], needed)
-    colour = (target - (1.0 - alpha[..., None]) * under) / np.maximum(alpha[..., None], 1e-6)
-    layer[:, :, 3] = alpha
-    layer[:, :, :3] = np.clip(colour, 0.0, 1.0)
+    alpha = np.maximum(pixels[:, 3], needed)
+    colour = (target - (1.0 - alpha[:, None]) * under) / np.maximum(alpha[:, None], 1e-6)
+    return np.concatenate([np.clip(colour, 0.0, 1.0), alpha[:, None]], axis=1)
 
 
-def _claims(stack: list[np.ndarray], at: int, loose: np.ndarray) -> list[np.ndarray]:
+def _q(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
+
+
+def _claims(layers: list[np.ndarray], at: int, loose: np.ndarray) -> list[np.ndarray]:
     """Per layer above the band, the loose pixels next to it (its faint rim, dropped by the
     decomposition) that it takes over; the topmost neighbour wins."""
-    claims = [np.zeros_like(loose) for _ in stack]
-    for index in range(len(stack) - 1, at - 1, -1):
-        claims[index] = loose & dilate(stack[index][:, :, 3] > 0, RIM)
+    claims = [np.zeros_like(loose) for _ in layers]
+    for index in range(len(layers) - 1, at - 1, -1):
+        claims[index] = loose & dilate(layers[index][:, :, 3] > 0, RIM)
         loose = loose & ~claims[index]
     return claims
 
@@ -267,29 +272,32 @@ def lift(layers: list[np.ndarray], at: int, band: Band, image: np.ndarray) -> li
     a = band.alpha / 255.0
     colour = band.colour.astype(np.float32) / 255.0
     cut = band.above if band.above is not None else np.zeros((h, w), bool)
-    stack = [layer.astype(np.float32) / 255.0 for layer in layers]
+    stack = [layer.copy() for layer in layers]
     bare = cut & ~np.any([layer[:, :, 3] > 0 for layer in stack[at:]], axis=0)
-    raw = _raw(_over(stack[:at]), a, colour)
-    loose = bare & ((raw < -RANGE_TOL) | (raw > 1 + RANGE_TOL)).any(axis=2)
+    where = np.nonzero(bare)
+    loose = np.zeros((h, w), bool)
+    raw = _raw(_over_at(stack[:at], where), a, colour)
+    loose[where] = ((raw < -RANGE_TOL) | (raw > 1 + RANGE_TOL)).any(axis=1)
     claims = _claims(stack, at, loose)
     stays = dilate(loose & ~np.any(claims, axis=0), 2) & cut
     cut = cut & ~stays
     for layer in stack[:at]:
-        layer[cut, :3] = np.clip(_raw(layer[cut, :3], a, colour), 0.0, 1.0)
-    whole = Band(band.axis, band.start, band.stop, band.alpha, band.colour, stays)
-    top = np.zeros((h, w, 4), np.float32)
-    top[:, :, :3] = colour
-    top[:, :, 3] = whole.mask((h, w)) / 255.0
+        layer[cut, :3] = _q(_raw(layer[cut, :3].astype(np.float32) / 255.0, a, colour))
+    top = np.zeros((h, w, 4), np.uint8)
+    top[:, :, :3] = band.colour
+    top[:, :, 3] = Band(band.axis, band.start, band.stop, band.alpha, band.colour, stays).mask(
+        (h, w)
+    )
     stack.insert(at, top)
     claims.insert(at, np.zeros_like(cut))
-    target = image[:, :, :3].astype(np.float32) / 255.0
     for index in range(at + 1, len(stack)):
         layer = stack[index]
         mine = cut & ((layer[:, :, 3] > 0) | claims[index])
         for higher in stack[index + 1 :]:
             mine &= higher[:, :, 3] == 0
         if mine.any():
-            part = layer[mine][None]
-            _solve_top(target[mine][None], _over(stack[:index])[mine][None], part)
-            layer[mine] = part[0]
-    return [np.clip(np.rint(layer * 255.0), 0, 255).astype(np.uint8) for layer in stack]
+            where = np.nonzero(mine)
+            target = image[where][:, :3].astype(np.float32) / 255.0
+            pixels = layer[where].astype(np.float32) / 255.0
+            layer[where] = _q(_solve_top(target, _over_at(stack[:index], where), pixels))
+    return stack
