@@ -36,6 +36,7 @@ MAX_MEGAPIXELS = 40  # about 4 GB of working memory at this size
 MIN_PIECE = 0.006  # pieces smaller than this fraction of the canvas stay in the background
 DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
 MIN_BAND_SIDE = 64  # smaller pictures are not searched for translucent bands
+RIM_LEAK = 0.2  # a layer with this little of its alpha mass in the band's tint may go above it
 BAND_PSNR = 45.0  # a band split must reproduce the input this well, else it is not used
 STAGES = ("analysing", "reading text", "segmenting", "completing background", "composing")
 
@@ -48,17 +49,20 @@ def _looks_designed(pieces: list[Piece], canvas: int) -> bool:
 
 def _overlay_order(layers: list[np.ndarray], band: Band) -> tuple[list[int], list[int]]:
     """The layers that stay under the overlay and those that go above it (text or a logo
-    found on a scrim), each bottom first. A layer goes above only if it lies wholly outside
-    what the band tints and overlaps none of the layers it is lifted over, so the composite
-    does not change."""
+    found on a scrim), each bottom first. A layer goes above when it touches the band's
+    cut-outs, reaches little into what the band tints (its soft rim; lift() re-solves it
+    there) and overlaps none of the layers it is lifted over."""
     h, w = layers[0].shape[:2]
     tinted = band.mask((h, w)) > 0
     on_band = band.above if band.above is not None else np.zeros((h, w), bool)
     below, above = [0], []
     staying = np.zeros((h, w), bool)  # what the layers left under the band cover, above this one
     for index in range(len(layers) - 1, 0, -1):
-        seen = layers[index][:, :, 3] > 0
-        if seen[on_band].any() and not seen[tinted].any() and not seen[staying].any():
+        alpha = layers[index][:, :, 3]
+        seen = alpha > 0
+        leak = float(alpha[tinted].sum(dtype=np.int64))  # faint rims reaching into the tint
+        mass = float(alpha.sum(dtype=np.int64))
+        if seen[on_band].any() and leak <= RIM_LEAK * mass and not seen[staying].any():
             above.insert(0, index)
         else:
             below.insert(1, index)
@@ -200,17 +204,18 @@ class ClassicDecomposer:
         top = np.zeros((h, w, 4), np.uint8)
         top[:, :, :3] = band.colour
         top[:, :, 3] = band.mask((h, w))
-        below_ids, above_ids = _overlay_order([layer.rgba for layer in result.layers], band)
-        inner = [result.layers[i] for i in below_ids + above_ids]
-        at = len(below_ids)
-        layers = [layer.rgba for layer in inner]
-        layers = layers[:at] + [top] + layers[at:]
+        layers = [layer.rgba for layer in result.layers] + [top]
+        names = [layer.name for layer in result.layers] + ["Overlay"]
         if not _reproduces(layers, image):
             return None
-        if above_ids:  # elements on the band: the band goes whole under them
-            lifted = lift([layer.rgba for layer in inner], at, band, image)
-            layers = lifted if _reproduces(lifted, image) else layers
-        names = [layer.name for layer in inner]
-        names = unique_names(names[:at] + ["Overlay"] + names[at:])
+        below_ids, above_ids = _overlay_order(layers[:-1], band)
+        if above_ids:  # elements on the band: they go above it, the band whole under them
+            at = len(below_ids)
+            order = below_ids + above_ids
+            lifted = lift([layers[i] for i in order], at, band, image)
+            if _reproduces(lifted, image):
+                names = [names[i] for i in order]
+                layers, names = lifted, names[:at] + ["Overlay"] + names[at:]
+        names = unique_names(names)
         result.layers = [DecomposedLayer(rgba, name) for rgba, name in zip(layers, names)]
         return result

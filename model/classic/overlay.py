@@ -290,9 +290,11 @@ def lift(layers: list[np.ndarray], at: int, band: Band, image: np.ndarray) -> li
     )
     stack.insert(at, top)
     claims.insert(at, np.zeros_like(cut))
+    tinted = top[:, :, 3] > 0
     for index in range(at + 1, len(stack)):
         layer = stack[index]
-        mine = cut & ((layer[:, :, 3] > 0) | claims[index])
+        # Its own pixels on the band (its rim reaching into the tint too) and the rim it claims.
+        mine = (cut | (tinted & (layer[:, :, 3] > 0))) & ((layer[:, :, 3] > 0) | claims[index])
         for higher in stack[index + 1 :]:
             mine &= higher[:, :, 3] == 0
         if mine.any():
