@@ -25,7 +25,7 @@ from model.classic.count import Layer, fit_count
 from model.classic.design import segment_design
 from model.classic.kind import detect_kind
 from model.classic.naming import unique_names
-from model.classic.overlay import Band, find_band, untint
+from model.classic.overlay import Band, find_band, lift, untint
 from model.classic.pieces import Piece
 from model.classic.subject import segment_subject
 from model.classic.text import detect_text
@@ -36,6 +36,7 @@ MAX_MEGAPIXELS = 40  # about 4 GB of working memory at this size
 MIN_PIECE = 0.006  # pieces smaller than this fraction of the canvas stay in the background
 DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
 MIN_BAND_SIDE = 64  # smaller pictures are not searched for translucent bands
+RIM_LEAK = 0.2  # a layer with this little of its alpha mass in the band's tint may go above it
 BAND_PSNR = 45.0  # a band split must reproduce the input this well, else it is not used
 STAGES = ("analysing", "reading text", "segmenting", "completing background", "composing")
 
@@ -44,6 +45,35 @@ def _looks_designed(pieces: list[Piece], canvas: int) -> bool:
     """A photo-like picture with text or sizeable flat shapes on it is treated as a design."""
     flat = sum(p.area for p in pieces if p.kind == "shape")
     return any(p.kind == "text" for p in pieces) or flat >= DESIGNED_SHAPES * canvas
+
+
+def _overlay_order(layers: list[np.ndarray], band: Band) -> tuple[list[int], list[int]]:
+    """The layers that stay under the overlay and those that go above it (text or a logo
+    found on a scrim), each bottom first. A layer goes above when it touches the band's
+    cut-outs, reaches little into what the band tints (its soft rim; lift() re-solves it
+    there) and overlaps none of the layers it is lifted over."""
+    h, w = layers[0].shape[:2]
+    tinted = band.mask((h, w)) > 0
+    on_band = band.above if band.above is not None else np.zeros((h, w), bool)
+    below, above = [0], []
+    staying = np.zeros((h, w), bool)  # what the layers left under the band cover, above this one
+    for index in range(len(layers) - 1, 0, -1):
+        alpha = layers[index][:, :, 3]
+        seen = alpha > 0
+        leak = float(alpha[tinted].sum(dtype=np.int64))  # faint rims reaching into the tint
+        mass = float(alpha.sum(dtype=np.int64))
+        if seen[on_band].any() and leak <= RIM_LEAK * mass and not seen[staying].any():
+            above.insert(0, index)
+        else:
+            below.insert(1, index)
+            staying |= seen
+    return below, above
+
+
+def _reproduces(layers: list[np.ndarray], image: np.ndarray) -> bool:
+    error = composite(layers)[:, :, :3] - image[:, :, :3].astype(np.float32) / 255.0
+    mse = float(np.mean(error**2))
+    return mse == 0 or 10 * np.log10(1.0 / mse) >= BAND_PSNR
 
 
 class ClassicDecomposer:
@@ -166,8 +196,8 @@ class ClassicDecomposer:
         progress: ProgressCallback | None,
         token: CancelToken,
     ) -> DecomposeResult | None:
-        """The picture without a translucent band, decomposed, with the band as the top layer;
-        None when the split would not reproduce the input."""
+        """The picture without a translucent band, decomposed, with the band over it (under the
+        elements found on top of it); None when the split would not reproduce the input."""
         below = untint(image[:, :, :3].astype(np.float32) / 255.0, band)
         inner = np.dstack([np.rint(below * 255).astype(np.uint8), image[:, :, 3]])
         n = options.layers
@@ -178,10 +208,17 @@ class ClassicDecomposer:
         top[:, :, :3] = band.colour
         top[:, :, 3] = band.mask((h, w))
         layers = [layer.rgba for layer in result.layers] + [top]
-        error = composite(layers)[:, :, :3] - image[:, :, :3].astype(np.float32) / 255.0
-        mse = float(np.mean(error**2))
-        if mse > 0 and 10 * np.log10(1.0 / mse) < BAND_PSNR:
+        names = [layer.name for layer in result.layers] + ["Overlay"]
+        if not _reproduces(layers, image):
             return None
-        names = unique_names([layer.name for layer in result.layers] + ["Overlay"])
+        below_ids, above_ids = _overlay_order(layers[:-1], band)
+        if above_ids:  # elements on the band: they go above it, the band whole under them
+            at = len(below_ids)
+            order = below_ids + above_ids
+            lifted = lift([layers[i] for i in order], at, band, image)
+            if _reproduces(lifted, image):
+                names = [names[i] for i in order]
+                layers, names = lifted, names[:at] + ["Overlay"] + names[at:]
+        names = unique_names(names)
         result.layers = [DecomposedLayer(rgba, name) for rgba, name in zip(layers, names)]
         return result
