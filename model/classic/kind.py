@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.classic.pieces import resize, working_size
+from model.classic.pieces import channel_max, resize, working_size
 
 FLAT_STEP = 0.012  # a pixel whose 4 neighbours all differ by less than this is "flat"
 DESIGN_FLAT_FRACTION = 0.5
@@ -13,8 +13,8 @@ DESIGN_FLAT_FRACTION = 0.5
 def neighbour_step(rgb: np.ndarray) -> np.ndarray:
     """Largest absolute channel difference between each pixel and its 4 neighbours."""
     step = np.zeros(rgb.shape[:2], np.float32)
-    dy = np.abs(np.diff(rgb, axis=0)).max(axis=-1)
-    dx = np.abs(np.diff(rgb, axis=1)).max(axis=-1)
+    dy = channel_max(np.abs(np.diff(rgb, axis=0)))
+    dx = channel_max(np.abs(np.diff(rgb, axis=1)))
     step[1:] = np.maximum(step[1:], dy)
     step[:-1] = np.maximum(step[:-1], dy)
     step[:, 1:] = np.maximum(step[:, 1:], dx)

@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from model.classic.pieces import dilate
+from model.classic.kind import neighbour_step
+from model.classic.pieces import channel_max, dilate
 
 MIN_ALPHA, MAX_ALPHA = 0.12, 0.8
 EDGE_STEP = 0.012  # a column "changes" across the edge by more than this
@@ -79,23 +80,6 @@ def _robust_start(outside: np.ndarray, inside: np.ndarray) -> np.ndarray | None:
     return np.abs(inside - (slope * outside + offset)).max(axis=1) < 2 * FIT_TOL
 
 
-def _channel_max(values: np.ndarray) -> np.ndarray:
-    """Largest of the 3 channels (ndarray.max over that short last axis is ~10x slower)."""
-    return np.maximum(np.maximum(values[..., 0], values[..., 1]), values[..., 2])
-
-
-def _neighbour_step(rgb: np.ndarray) -> np.ndarray:
-    """Largest channel difference between each pixel and its 4 neighbours (as kind.py's)."""
-    dy = _channel_max(np.abs(np.diff(rgb, axis=0)))
-    dx = _channel_max(np.abs(np.diff(rgb, axis=1)))
-    step = np.zeros(rgb.shape[:2], np.float32)
-    step[1:] = dy
-    step[:-1] = np.maximum(step[:-1], dy)
-    step[:, 1:] = np.maximum(step[:, 1:], dx)
-    step[:, :-1] = np.maximum(step[:, :-1], dx)
-    return step
-
-
 def _fit(outside: np.ndarray, inside: np.ndarray) -> tuple[float, np.ndarray] | None:
     """(alpha, colour) with inside = (1 - alpha) * outside + alpha * colour on at least
     FIT_COVER of the columns, or None. Least squares on the columns that fit, refit twice."""
@@ -133,7 +117,7 @@ def _agrees(outside: np.ndarray, inside: np.ndarray, alpha: float, colour: np.nd
 def _edges(rgb: np.ndarray) -> tuple[np.ndarray, list, list]:
     """Edge candidates y (between rows y and y + 1), and the tints fitted entering a band
     below them and leaving one above them."""
-    step = _channel_max(np.abs(np.diff(rgb, axis=0)))
+    step = channel_max(np.abs(np.diff(rgb, axis=0)))
     typical = np.median(step, axis=1)
     # A band's edge is a jump: it steps much more than the rows next to it (grain does not).
     padded = np.pad(typical, 1, mode="edge")
@@ -188,7 +172,7 @@ def _above(rgb: np.ndarray, band: Band) -> np.ndarray:
     raw = _raw(rgb, a, colour)
     above = inside & ((raw < -RANGE_TOL) | (raw > 1 + RANGE_TOL)).any(axis=2)
     view = rgb if band.axis == 0 else rgb.transpose(1, 0, 2)
-    labels, _ = ndimage.label(_neighbour_step(view) < CROSS_TOL)
+    labels, _ = ndimage.label(neighbour_step(view) < CROSS_TOL)
     crossing: set[int] = set()
     n = view.shape[0]
     for out_row, in_row in ((band.start - 1, band.start), (band.stop, band.stop - 1)):

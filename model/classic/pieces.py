@@ -66,6 +66,11 @@ def resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> n
     return out.astype(bool) if image.dtype == bool else out
 
 
+def channel_max(values: np.ndarray) -> np.ndarray:
+    """Largest of the 3 channels (ndarray.max over that short last axis is ~10x slower)."""
+    return np.maximum(np.maximum(values[..., 0], values[..., 1]), values[..., 2])
+
+
 def working_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     scale = min(1.0, max_side / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
