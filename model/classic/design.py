@@ -29,7 +29,7 @@ from model.classic.pieces import (
     resize,
     working_size,
 )
-from model.classic.regions import Regions, flat_regions, mean_per_label
+from model.classic.regions import REGION_STEP, Regions, carve, flat_regions, mean_per_label
 from model.classic.text import TextLine
 from model.classic.textblocks import group_box, text_groups, text_piece
 from model.classic.unmix import unmix
@@ -43,6 +43,17 @@ CRISP_CONTRAST = 0.12  # a shape's surroundings 2-3 pixels out differ at least t
 SMALL_REGION = 0.01  # regions smaller than this (fraction of the canvas) may be grouped
 GROUP_GAP = 0.02  # ... when this close (fraction of the longer side)
 GROUP_COLOUR = 0.08  # ... and this similar in colour
+GROUP_HEIGHT = 1.0  # ... or, one above the other, closer than this times the shorter's height
+OUTLIER = 0.016  # background pixels this far from its smooth model are something on it
+OUTLIER_SCALE = 4.0  # ... or this many times the median residual, when that is larger
+TRIM_KEEP = 0.5  # the background model is refitted to this share of its best-fitting pixels
+TRIM_ROUNDS = 3
+MIN_INLIERS = 0.7  # ... which must explain this share of its pixels for a smooth background
+ROBUST_RMS = 0.004  # ... this well (RMS over those pixels; photo skies fit to ~0.006)
+TRIM_SIDE = 256  # working size of that refitting
+INK_SPREAD = 0.03  # a busy area whose flat pixels vary less than this is letters, not a picture
+EDGE_STEP = 0.008  # a neighbour step above 2/255, so not the quantisation of a gradient
+EDGE_SHARE = 0.5  # ... on this much of an outlier area's outline makes it a faint element
 
 
 @dataclass
@@ -69,23 +80,78 @@ def _scale_box(box, s: float, shape: tuple[int, int]) -> tuple[int, int, int, in
     )
 
 
+def _outlier_level(residual: np.ndarray, known: np.ndarray) -> float:
+    """Residual above which a pixel is not explained by the model: OUTLIER, or more where
+    the model fits the bulk of the pixels less well (the median is blind to the outliers)."""
+    return max(OUTLIER, OUTLIER_SCALE * float(np.median(residual[known])))
+
+
+def _robust_fit(small: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Smooth colour model of `known`, refitted on the pixels it explains best, so faint
+    shapes or text whose soft edges joined them to the background region do not bend it.
+
+    Fitted on a copy of at most TRIM_SIDE pixels (the model's coordinates are relative)."""
+    h, w = known.shape
+    size = working_size(w, h, TRIM_SIDE)
+    image = resize(small, size)
+    known = resize(known.astype(np.float32), size) > 0.99
+    fit = fit_smooth(image, known, degree=BG_DEGREE)
+    for _ in range(TRIM_ROUNDS):
+        if fit is None:
+            return None
+        residual = np.abs(image - eval_smooth(fit[0], known.shape)).max(axis=-1)
+        level = max(float(np.quantile(residual[known], TRIM_KEEP)), OUTLIER / 4)
+        refit = fit_smooth(image, known & (residual <= level), degree=BG_DEGREE)
+        if refit is None:
+            break
+        fit = refit
+    # Smooth when most of the region is explained, and explained well.
+    residual = np.abs(image - eval_smooth(fit[0], known.shape)).max(axis=-1)[known]
+    inliers = residual[residual < _outlier_level(residual, np.ones_like(residual, bool))]
+    if inliers.size < MIN_INLIERS * residual.size:
+        return fit[0], math.inf
+    return fit[0], float(np.sqrt(np.mean(inliers**2)))
+
+
+def _edged(outliers: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """The parts of `outliers` that end in an edge (a faint shape or letter), not the ones
+    fading out smoothly (where a gradient departs from its polynomial model)."""
+    parts, n = ndimage.label(outliers, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return outliers
+    owner = ndimage.grey_dilation(parts, size=3)
+    ring = (parts == 0) & (owner > 0)
+    edges = np.bincount(owner[ring], weights=step[ring] > EDGE_STEP, minlength=n + 1)
+    total = np.bincount(owner[ring], minlength=n + 1)
+    keep = edges >= EDGE_SHARE * np.maximum(total, 1)
+    keep[0] = False
+    return keep[parts]
+
+
 def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray):
-    """Labels of the background and its smooth colour model (None when it is textured)."""
+    """Labels of the background, its smooth colour model (None when it is textured), and
+    the pixels of those labels that the model does not explain (None when it is textured)."""
     if kept.size == 0:
-        return set(), None
+        return set(), None, None
     perimeter = 2 * (small.shape[0] + small.shape[1])
     seed = int(kept[np.argmax(regions.border[kept])])
     if regions.border[seed] < 0.2 * perimeter:
-        return set(), None
-    fit = fit_smooth(small, regions.labels == seed, degree=BG_DEGREE)
-    if fit is None or fit[1] > SMOOTH_RMS:
-        return {seed}, None
+        return set(), None, None
+    plain = fit_smooth(small, regions.labels == seed, degree=BG_DEGREE)
+    fit = _robust_fit(small, regions.labels == seed)
+    if plain is None or fit is None or (plain[1] > SMOOTH_RMS and fit[1] > ROBUST_RMS):
+        return {seed}, None, None
     model = eval_smooth(fit[0], small.shape[:2])
     residual = mean_per_label(np.abs(small - model).max(axis=-1), regions)
     background = {int(k) for k in kept if residual[k] < BG_RESIDUAL} | {seed}
-    refit = fit_smooth(small, np.isin(regions.labels, list(background)), degree=BG_DEGREE)
-    coeffs = refit[0] if refit is not None and refit[1] <= SMOOTH_RMS else fit[0]
-    return background, coeffs
+    known = np.isin(regions.labels, list(background))
+    refit = _robust_fit(small, known)
+    if refit is not None and refit[1] <= SMOOTH_RMS:
+        fit = refit
+        model = eval_smooth(fit[0], small.shape[:2])
+    residual = np.abs(small - model).max(axis=-1)
+    outliers = known & (residual >= _outlier_level(residual, known))
+    return background, fit[0], outliers
 
 
 def _plan(
@@ -97,7 +163,11 @@ def _plan(
     regions = flat_regions(small, visible, step)
     min_area = max(12, int(1.5e-4 * ww * wh))
     kept = np.flatnonzero(regions.areas >= min_area)
-    background, coeffs = _background_labels(small, regions, kept)
+    background, coeffs, outliers = _background_labels(small, regions, kept)
+    if outliers is not None and outliers.any():
+        # What the background's model does not explain is something on it, however faint.
+        regions = carve(small, regions, _edged(outliers, step))
+        kept = np.flatnonzero(regions.areas >= min_area)
 
     texts: list[_Plan] = []
     claimed: set[int] = set()
@@ -134,7 +204,11 @@ def _plan(
     # A picture placed on a photo background cannot be told from it: only look for pictures
     # on a smooth background.
     found = find_pictures(small, step, visible, text_boxes, coeffs) if coeffs is not None else []
-    plans = [_Plan("image", mask, box, area) for mask, box, area in found]
+    plans = [
+        _Plan("image", mask, box, area)
+        for mask, box, area in found
+        if not _one_colour(small, step, mask, box)
+    ]
     image_of = np.zeros((wh, ww), bool)
     for p in plans:
         y0, y1, x0, x1 = p.wbox
@@ -151,6 +225,16 @@ def _plan(
 
     plans.sort(key=lambda p: -p.filled_area)
     return plans, texts, coeffs, regions, background
+
+
+def _one_colour(small: np.ndarray, step: np.ndarray, mask: np.ndarray, box) -> bool:
+    """Is a busy area one ink colour in its flat parts (letters OCR missed: their thin
+    strokes are mostly edge), rather than a picture?"""
+    y0, y1, x0, x1 = box
+    flat = mask & (step[y0:y1, x0:x1] < REGION_STEP)
+    if flat.sum() < 3:
+        return False
+    return float(small[y0:y1, x0:x1][flat].std(axis=0).max()) < INK_SPREAD
 
 
 def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
@@ -194,7 +278,9 @@ def _group_small(regions: Regions, shapes: list[int], shape: tuple[int, int]) ->
                 continue
             dy = max(sa[0].start - sb[0].stop, sb[0].start - sa[0].stop, 0)
             dx = max(sa[1].start - sb[1].stop, sb[1].start - sa[1].stop, 0)
-            if dy <= gap and dx <= gap:
+            # Letters of one text block: lines are closer than the letters are tall.
+            tall = GROUP_HEIGHT * min(sa[0].stop - sa[0].start, sb[0].stop - sb[0].start)
+            if dy <= max(gap, tall) and dx <= gap:
                 parent[root(a)] = root(b)
     groups: dict[int, set[int]] = {}
     for k in shapes:
