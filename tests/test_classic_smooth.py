@@ -59,3 +59,31 @@ def test_radial_gradient_background_stays_one_layer():
     image[:, :, :3] = np.rint(rgb)
     result = DECOMPOSER.decompose(image, DecomposeOptions(layers=None))
     assert len(result.layers) == 1
+
+
+@pytest.mark.parametrize("opacity", [0.5, 0.8])
+def test_translucent_shape_over_a_gradient_keeps_its_opacity_and_colour(opacity):
+    bg = _gradient((40, 60, 200), (230, 200, 60))
+    shape = _soft_ellipse((60, 50, 220, 190))
+    shape[:, :, :3] = (200, 30, 90)
+    shape[:, :, 3] = np.rint(shape[:, :, 3] * opacity)
+    image = over([bg, shape])
+    result = DECOMPOSER.decompose(image, DecomposeOptions(layers=None))
+    composite = over([layer.rgba for layer in result.layers])
+    assert psnr(composite[:, :, :3], image[:, :, :3]) >= 40
+    assert len(result.layers) == 2
+    layer = result.layers[1].rgba
+    assert soft_iou(shape[:, :, 3], layer[:, :, 3]) >= 0.9
+    inside = shape[:, :, 3] == shape[:, :, 3].max()
+    assert abs(float(np.median(layer[:, :, 3][inside])) - 255 * opacity) <= 6
+    assert np.abs(np.median(layer[:, :, :3][inside], axis=0) - (200, 30, 90)).max() <= 6
+
+
+def test_opaque_gradient_fill_over_a_gradient_stays_opaque():
+    bg = _gradient((40, 60, 200), (230, 200, 60))
+    shape = _soft_ellipse((60, 50, 220, 190))
+    shape[:, :, :3] = _gradient((250, 20, 20), (20, 20, 250))[:, :, :3]
+    image = over([bg, shape])
+    result = DECOMPOSER.decompose(image, DecomposeOptions(layers=None))
+    assert len(result.layers) == 2
+    assert soft_iou(shape[:, :, 3], result.layers[1].rgba[:, :, 3]) >= 0.95

@@ -51,6 +51,10 @@ TRIM_ROUNDS = 3
 MIN_INLIERS = 0.7  # ... which must explain this share of its pixels for a smooth background
 ROBUST_RMS = 0.004  # ... this well (RMS over those pixels; photo skies fit to ~0.006)
 TRIM_SIDE = 256  # working size of that refitting
+TINT_SPREAD = 0.03  # what lies under a shape must vary this much to tell its opacity
+MIN_OPACITY = 0.2  # a translucent shape's opacity is fitted within these bounds
+MAX_OPACITY = 0.95
+TINT_RMS = 0.01  # ... and must explain its pixels this well
 INK_SPREAD = 0.03  # a busy area whose flat pixels vary less than this is letters, not a picture
 EDGE_STEP = 0.008  # a neighbour step above 2/255, so not the quantisation of a gradient
 EDGE_SHARE = 0.5  # ... on this much of an outlier area's outline makes it a faint element
@@ -113,24 +117,26 @@ def _robust_fit(small: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, float
     return fit[0], float(np.sqrt(np.mean(inliers**2)))
 
 
-def _edged(outliers: np.ndarray, step: np.ndarray) -> np.ndarray:
+def _edged(outliers: np.ndarray, step: np.ndarray, known: np.ndarray) -> np.ndarray:
     """The parts of `outliers` that end in an edge (a faint shape or letter), not the ones
-    fading out smoothly (where a gradient departs from its polynomial model)."""
+    fading out smoothly (where a gradient departs from its polynomial model). Only their
+    outline within the background (`known`) counts: next to a shape any area has an edge."""
     parts, n = ndimage.label(outliers, structure=np.ones((3, 3), bool))
     if n == 0:
         return outliers
     owner = ndimage.grey_dilation(parts, size=3)
-    ring = (parts == 0) & (owner > 0)
+    ring = (parts == 0) & (owner > 0) & known
     edges = np.bincount(owner[ring], weights=step[ring] > EDGE_STEP, minlength=n + 1)
     total = np.bincount(owner[ring], minlength=n + 1)
-    keep = edges >= EDGE_SHARE * np.maximum(total, 1)
+    keep = (edges >= EDGE_SHARE * total) & (total > 0)
     keep[0] = False
     return keep[parts]
 
 
-def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray):
+def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray, step: np.ndarray):
     """Labels of the background, its smooth colour model (None when it is textured), and
-    the pixels of those labels that the model does not explain (None when it is textured)."""
+    the parts of those labels that the model does not explain and that end in an edge
+    (None when it is textured)."""
     if kept.size == 0:
         return set(), None, None
     perimeter = 2 * (small.shape[0] + small.shape[1])
@@ -151,7 +157,7 @@ def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray):
         model = eval_smooth(fit[0], small.shape[:2])
     residual = np.abs(small - model).max(axis=-1)
     outliers = known & (residual >= _outlier_level(residual, known))
-    return background, fit[0], outliers
+    return background, fit[0], _edged(outliers, step, known)
 
 
 def _plan(
@@ -163,10 +169,10 @@ def _plan(
     regions = flat_regions(small, visible, step)
     min_area = max(12, int(1.5e-4 * ww * wh))
     kept = np.flatnonzero(regions.areas >= min_area)
-    background, coeffs, outliers = _background_labels(small, regions, kept)
+    background, coeffs, outliers = _background_labels(small, regions, kept, step)
     if outliers is not None and outliers.any():
         # What the background's model does not explain is something on it, however faint.
-        regions = carve(small, regions, _edged(outliers, step))
+        regions = carve(small, regions, outliers)
         kept = np.flatnonzero(regions.areas >= min_area)
 
     texts: list[_Plan] = []
@@ -288,6 +294,25 @@ def _group_small(regions: Regions, shapes: list[int], shape: tuple[int, int]) ->
     return list(groups.values())
 
 
+def _translucent(inside: np.ndarray, under: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """(opacity, colour) of a shape of one colour at one opacity over what lies below, when
+    its pixels follow I = (1 - a) B + a F for a varying B (a gradient or a lower shape's edge
+    under it); None when it is opaque or that cannot be told (B too uniform)."""
+    if inside.shape[0] < 50 or under.std(axis=0).max() < TINT_SPREAD:
+        return None
+    b, i = under - under.mean(axis=0), inside - inside.mean(axis=0)
+    slope = float((b * i).sum() / max(float((b * b).sum()), 1e-12))  # shared: 1 - a
+    opacity = 1.0 - slope
+    if not MIN_OPACITY <= opacity <= MAX_OPACITY:
+        return None
+    colour = (inside.mean(axis=0) - slope * under.mean(axis=0)) / opacity
+    if colour.min() < -TINT_RMS or colour.max() > 1 + TINT_RMS:
+        return None
+    if float(np.sqrt(np.mean((i - slope * b) ** 2))) > TINT_RMS:
+        return None
+    return opacity, np.clip(colour, 0.0, 1.0).astype(np.float32)
+
+
 def _colour_model(rgb: np.ndarray, core: np.ndarray) -> np.ndarray:
     """Constant colour, or a linear gradient fitted to the core when the colour varies."""
     values = rgb[core]
@@ -384,13 +409,20 @@ def _shape_piece(
             shows_bg = bg_small[sy, sx]
             holes[wy[shows_bg], wx[shows_bg]] = False
         solid = complete_convex(core | holes, zmap, z, s, (py0, px0))
-        colour = _colour_model(image, core)
+        tint = _translucent(image[core], under[core])
+        opacity = 1.0 if tint is None else tint[0]
+        colour = (
+            _colour_model(image, core)
+            if tint is None
+            else np.broadcast_to(tint[1], image.shape).astype(np.float32)
+        )
         support = dilate(solid, band)
         alpha, reliable = unmix(image, under, colour)
         alpha[~support] = 0.0
+        alpha = np.minimum(alpha, opacity)
         hard = dilate(solid, grow) & ~reliable
-        alpha[hard] = 1.0
-        alpha[solid] = 1.0
+        alpha[hard] = opacity
+        alpha[solid] = opacity
         name = shape_name(solid)
     tight = box_of(alpha > 0)
     if tight is None:
