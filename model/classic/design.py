@@ -51,6 +51,7 @@ TRIM_ROUNDS = 3
 MIN_INLIERS = 0.7  # ... which must explain this share of its pixels for a smooth background
 ROBUST_RMS = 0.004  # ... this well (RMS over those pixels; photo skies fit to ~0.006)
 TRIM_SIDE = 256  # working size of that refitting
+TRIM_SAMPLES = 5000  # pixels per fit
 TINT_SPREAD = 0.03  # what lies under a shape must vary this much to tell its opacity
 MIN_OPACITY = 0.2  # a translucent shape's opacity is fitted within these bounds
 MAX_OPACITY = 0.95
@@ -90,22 +91,29 @@ def _outlier_level(residual: np.ndarray, known: np.ndarray) -> float:
     return max(OUTLIER, OUTLIER_SCALE * float(np.median(residual[known])))
 
 
-def _robust_fit(small: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, float] | None:
+def _fit(image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, float] | None:
+    return fit_smooth(image, known, degree=BG_DEGREE, samples=TRIM_SAMPLES)
+
+
+def _robust_fit(
+    small: np.ndarray, known: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray, float] | None:
     """Smooth colour model of `known`, refitted on the pixels it explains best, so faint
     shapes or text whose soft edges joined them to the background region do not bend it.
 
-    Fitted on a copy of at most TRIM_SIDE pixels (the model's coordinates are relative)."""
+    Fitted on a copy of at most TRIM_SIDE pixels (the model's coordinates are relative);
+    from the coefficients `start` when given (one round then suffices)."""
     h, w = known.shape
     size = working_size(w, h, TRIM_SIDE)
     image = resize(small, size)
     known = resize(known.astype(np.float32), size) > 0.99
-    fit = fit_smooth(image, known, degree=BG_DEGREE)
-    for _ in range(TRIM_ROUNDS):
+    fit = (start, 0.0) if start is not None else _fit(image, known)
+    for _ in range(1 if start is not None else TRIM_ROUNDS):
         if fit is None:
             return None
         residual = np.abs(image - eval_smooth(fit[0], known.shape)).max(axis=-1)
         level = max(float(np.quantile(residual[known], TRIM_KEEP)), OUTLIER / 4)
-        refit = fit_smooth(image, known & (residual <= level), degree=BG_DEGREE)
+        refit = _fit(image, known & (residual <= level))
         if refit is None:
             break
         fit = refit
@@ -151,7 +159,7 @@ def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray, st
     residual = mean_per_label(np.abs(small - model).max(axis=-1), regions)
     background = {int(k) for k in kept if residual[k] < BG_RESIDUAL} | {seed}
     known = np.isin(regions.labels, list(background))
-    refit = _robust_fit(small, known)
+    refit = _robust_fit(small, known, start=fit[0])
     if refit is not None and refit[1] <= SMOOTH_RMS:
         fit = refit
         model = eval_smooth(fit[0], small.shape[:2])
