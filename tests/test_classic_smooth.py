@@ -87,3 +87,14 @@ def test_opaque_gradient_fill_over_a_gradient_stays_opaque():
     result = DECOMPOSER.decompose(image, DecomposeOptions(layers=None))
     assert len(result.layers) == 2
     assert soft_iou(shape[:, :, 3], result.layers[1].rgba[:, :, 3]) >= 0.95
+
+
+def test_small_icon_is_its_own_layer():
+    # 20x20 px on 320x240 (0.5 % of the canvas): a designer wants an icon as a layer.
+    bg = _gradient((240, 235, 220), (240, 235, 220))
+    icon = np.zeros((H, W, 4), np.uint8)
+    icon[40:60, 250:270] = (30, 60, 150, 255)
+    image = over([bg, icon])
+    result = DECOMPOSER.decompose(image, DecomposeOptions(layers=None))
+    assert len(result.layers) == 2
+    assert soft_iou(icon[:, :, 3], result.layers[1].rgba[:, :, 3]) >= 0.9
