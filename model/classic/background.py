@@ -54,15 +54,18 @@ def eval_smooth(coeffs: np.ndarray, shape: tuple[int, int], box=None) -> np.ndar
     h, w = shape
     y0, y1, x0, x1 = box if box is not None else (0, h, 0, w)
     degree = int(round((np.sqrt(8 * coeffs.shape[0] + 1) - 3) / 2))
-    xs = (np.arange(x0, x1, dtype=np.float32) / max(w - 1, 1))[None, :]
-    ys = (np.arange(y0, y1, dtype=np.float32) / max(h - 1, 1))[:, None]
-    out = np.zeros((y1 - y0, x1 - x0, 3), np.float32)
+    xs = np.arange(x0, x1, dtype=np.float64) / max(w - 1, 1)
+    ys = np.arange(y0, y1, dtype=np.float64) / max(h - 1, 1)
+    # Separable: sum_j y^j (sum_i x^i c_ij), so one matrix product instead of a pass per term.
+    rows = np.zeros((degree + 1, xs.size, 3))
     k = 0
     for i in range(degree + 1):
         for j in range(degree + 1 - i):
-            out += (xs**i * ys**j)[:, :, None] * coeffs[k][None, None, :]
+            rows[j] += xs[:, None] ** i * coeffs[k][None, :]
             k += 1
-    return np.clip(out, 0.0, 1.0)
+    powers = ys[:, None] ** np.arange(degree + 1)[None, :]
+    out = (powers @ rows.reshape(degree + 1, -1)).reshape(ys.size, xs.size, 3)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def inpaint(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:

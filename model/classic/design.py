@@ -30,7 +30,7 @@ from model.classic.pieces import (
     resize,
     working_size,
 )
-from model.classic.regions import REGION_STEP, Regions, flat_regions, mean_per_label
+from model.classic.regions import REGION_STEP, Regions, carve, flat_regions, mean_per_label
 from model.classic.text import TextLine
 from model.classic.textblocks import group_box, text_groups, text_piece
 from model.classic.unmix import unmix
@@ -44,6 +44,22 @@ CRISP_CONTRAST = 0.12  # a shape's surroundings 2-3 pixels out differ at least t
 SMALL_REGION = 0.01  # regions smaller than this (fraction of the canvas) may be grouped
 GROUP_GAP = 0.02  # ... when this close (fraction of the longer side)
 GROUP_COLOUR = 0.08  # ... and this similar in colour
+GROUP_HEIGHT = 1.0  # ... or, one above the other, closer than this times the shorter's height
+OUTLIER = 0.016  # background pixels this far from its smooth model are something on it
+OUTLIER_SCALE = 4.0  # ... or this many times the median residual, when that is larger
+TRIM_KEEP = 0.5  # the background model is refitted to this share of its best-fitting pixels
+TRIM_ROUNDS = 3
+MIN_INLIERS = 0.7  # ... which must explain this share of its pixels for a smooth background
+ROBUST_RMS = 0.004  # ... this well (RMS over those pixels; photo skies fit to ~0.006)
+TRIM_SIDE = 256  # working size of that refitting
+TRIM_SAMPLES = 5000  # pixels per fit
+TINT_SPREAD = 0.03  # what lies under a shape must vary this much to tell its opacity
+MIN_OPACITY = 0.2  # a translucent shape's opacity is fitted within these bounds
+MAX_OPACITY = 0.95
+TINT_RMS = 0.01  # ... and must explain its pixels this well
+INK_SPREAD = 0.03  # a busy area whose flat pixels vary less than this is letters, not a picture
+EDGE_STEP = 0.008  # a neighbour step above 2/255, so not the quantisation of a gradient
+EDGE_SHARE = 0.5  # ... on this much of an outlier area's outline makes it a faint element
 
 
 @dataclass
@@ -70,23 +86,87 @@ def _scale_box(box, s: float, shape: tuple[int, int]) -> tuple[int, int, int, in
     )
 
 
-def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray):
-    """Labels of the background and its smooth colour model (None when it is textured)."""
+def _outlier_level(residual: np.ndarray, known: np.ndarray) -> float:
+    """Residual above which a pixel is not explained by the model: OUTLIER, or more where
+    the model fits the bulk of the pixels less well (the median is blind to the outliers)."""
+    return max(OUTLIER, OUTLIER_SCALE * float(np.median(residual[known])))
+
+
+def _fit(image: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, float] | None:
+    return fit_smooth(image, known, degree=BG_DEGREE, samples=TRIM_SAMPLES)
+
+
+def _robust_fit(
+    small: np.ndarray, known: np.ndarray, start: np.ndarray | None = None
+) -> tuple[np.ndarray, float] | None:
+    """Smooth colour model of `known`, refitted on the pixels it explains best, so faint
+    shapes or text whose soft edges joined them to the background region do not bend it.
+
+    Fitted on a copy of at most TRIM_SIDE pixels (the model's coordinates are relative);
+    from the coefficients `start` when given (one round then suffices)."""
+    h, w = known.shape
+    size = working_size(w, h, TRIM_SIDE)
+    image = resize(small, size)
+    known = resize(known.astype(np.float32), size) > 0.99
+    fit = (start, 0.0) if start is not None else _fit(image, known)
+    for _ in range(1 if start is not None else TRIM_ROUNDS):
+        if fit is None:
+            return None
+        residual = np.abs(image - eval_smooth(fit[0], known.shape)).max(axis=-1)
+        level = max(float(np.quantile(residual[known], TRIM_KEEP)), OUTLIER / 4)
+        refit = _fit(image, known & (residual <= level))
+        if refit is None:
+            break
+        fit = refit
+    # Smooth when most of the region is explained, and explained well.
+    residual = np.abs(image - eval_smooth(fit[0], known.shape)).max(axis=-1)[known]
+    inliers = residual[residual < _outlier_level(residual, np.ones_like(residual, bool))]
+    if inliers.size < MIN_INLIERS * residual.size:
+        return fit[0], math.inf
+    return fit[0], float(np.sqrt(np.mean(inliers**2)))
+
+
+def _edged(outliers: np.ndarray, step: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The parts of `outliers` that end in an edge (a faint shape or letter), not the ones
+    fading out smoothly (where a gradient departs from its polynomial model). Only their
+    outline within the background (`known`) counts: next to a shape any area has an edge."""
+    parts, n = ndimage.label(outliers, structure=np.ones((3, 3), bool))
+    if n == 0:
+        return outliers
+    owner = ndimage.grey_dilation(parts, size=3)
+    ring = (parts == 0) & (owner > 0) & known
+    edges = np.bincount(owner[ring], weights=step[ring] > EDGE_STEP, minlength=n + 1)
+    total = np.bincount(owner[ring], minlength=n + 1)
+    keep = (edges >= EDGE_SHARE * total) & (total > 0)
+    keep[0] = False
+    return keep[parts]
+
+
+def _background_labels(small: np.ndarray, regions: Regions, kept: np.ndarray, step: np.ndarray):
+    """Labels of the background, its smooth colour model (None when it is textured), and
+    the parts of those labels that the model does not explain and that end in an edge
+    (None when it is textured)."""
     if kept.size == 0:
-        return set(), None
+        return set(), None, None
     perimeter = 2 * (small.shape[0] + small.shape[1])
     seed = int(kept[np.argmax(regions.border[kept])])
     if regions.border[seed] < 0.2 * perimeter:
-        return set(), None
-    fit = fit_smooth(small, regions.labels == seed, degree=BG_DEGREE)
-    if fit is None or fit[1] > SMOOTH_RMS:
-        return {seed}, None
+        return set(), None, None
+    plain = fit_smooth(small, regions.labels == seed, degree=BG_DEGREE)
+    fit = _robust_fit(small, regions.labels == seed)
+    if plain is None or fit is None or (plain[1] > SMOOTH_RMS and fit[1] > ROBUST_RMS):
+        return {seed}, None, None
     model = eval_smooth(fit[0], small.shape[:2])
     residual = mean_per_label(np.abs(small - model).max(axis=-1), regions)
     background = {int(k) for k in kept if residual[k] < BG_RESIDUAL} | {seed}
-    refit = fit_smooth(small, np.isin(regions.labels, list(background)), degree=BG_DEGREE)
-    coeffs = refit[0] if refit is not None and refit[1] <= SMOOTH_RMS else fit[0]
-    return background, coeffs
+    known = np.isin(regions.labels, list(background))
+    refit = _robust_fit(small, known, start=fit[0])
+    if refit is not None and refit[1] <= SMOOTH_RMS:
+        fit = refit
+        model = eval_smooth(fit[0], small.shape[:2])
+    residual = np.abs(small - model).max(axis=-1)
+    outliers = known & (residual >= _outlier_level(residual, known))
+    return background, fit[0], _edged(outliers, step, known)
 
 
 def _plan(
@@ -98,7 +178,11 @@ def _plan(
     regions = flat_regions(small, visible, step)
     min_area = max(12, int(1.5e-4 * ww * wh))
     kept = np.flatnonzero(regions.areas >= min_area)
-    background, coeffs = _background_labels(small, regions, kept)
+    background, coeffs, outliers = _background_labels(small, regions, kept, step)
+    if outliers is not None and outliers.any():
+        # What the background's model does not explain is something on it, however faint.
+        regions = carve(small, regions, outliers)
+        kept = np.flatnonzero(regions.areas >= min_area)
 
     texts: list[_Plan] = []
     claimed: set[int] = set()
@@ -132,10 +216,15 @@ def _plan(
         y0, y1, x0, x1 = t.wbox
         text_boxes[y0:y1, x0:x1] = True
 
-    # On a smooth background a picture is a busy area that differs from it; on a busy one
-    # only a framed picture (a closed rectangular outline) can be told from it.
+    # On a smooth background a picture is a busy area that differs from it (unless it is all
+    # one ink colour: letters OCR missed); on a busy one only a framed picture (a closed
+    # outline) can be told from it.
     if coeffs is not None:
-        found = find_pictures(small, step, visible, text_boxes, coeffs)
+        found = [
+            f
+            for f in find_pictures(small, step, visible, text_boxes, coeffs)
+            if not _one_colour(small, step, f[0], f[1])
+        ]
     else:
         found = [f for f in find_frames(small, text_boxes) if _busy_inside(step, *f)]
     plans = [_Plan("image", mask, box, area) for mask, box, area in found]
@@ -162,6 +251,16 @@ def _busy_inside(step: np.ndarray, mask: np.ndarray, box, area: int) -> bool:
     """Is a frame's inside busy (a picture), not one flat colour (a shape, found as such)?"""
     y0, y1, x0, x1 = box
     return bool((step[y0:y1, x0:x1][mask] >= REGION_STEP).mean() >= BUSY_FRACTION)
+
+
+def _one_colour(small: np.ndarray, step: np.ndarray, mask: np.ndarray, box) -> bool:
+    """Is a busy area one ink colour in its flat parts (letters OCR missed: their thin
+    strokes are mostly edge), rather than a picture?"""
+    y0, y1, x0, x1 = box
+    flat = mask & (step[y0:y1, x0:x1] < REGION_STEP)
+    if flat.sum() < 3:
+        return False
+    return float(small[y0:y1, x0:x1][flat].std(axis=0).max()) < INK_SPREAD
 
 
 def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
@@ -205,12 +304,33 @@ def _group_small(regions: Regions, shapes: list[int], shape: tuple[int, int]) ->
                 continue
             dy = max(sa[0].start - sb[0].stop, sb[0].start - sa[0].stop, 0)
             dx = max(sa[1].start - sb[1].stop, sb[1].start - sa[1].stop, 0)
-            if dy <= gap and dx <= gap:
+            # Letters of one text block: lines are closer than the letters are tall.
+            tall = GROUP_HEIGHT * min(sa[0].stop - sa[0].start, sb[0].stop - sb[0].start)
+            if dy <= max(gap, tall) and dx <= gap:
                 parent[root(a)] = root(b)
     groups: dict[int, set[int]] = {}
     for k in shapes:
         groups.setdefault(root(k), set()).add(k)
     return list(groups.values())
+
+
+def _translucent(inside: np.ndarray, under: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """(opacity, colour) of a shape of one colour at one opacity over what lies below, when
+    its pixels follow I = (1 - a) B + a F for a varying B (a gradient or a lower shape's edge
+    under it); None when it is opaque or that cannot be told (B too uniform)."""
+    if inside.shape[0] < 50 or under.std(axis=0).max() < TINT_SPREAD:
+        return None
+    b, i = under - under.mean(axis=0), inside - inside.mean(axis=0)
+    slope = float((b * i).sum() / max(float((b * b).sum()), 1e-12))  # shared: 1 - a
+    opacity = 1.0 - slope
+    if not MIN_OPACITY <= opacity <= MAX_OPACITY:
+        return None
+    colour = (inside.mean(axis=0) - slope * under.mean(axis=0)) / opacity
+    if colour.min() < -TINT_RMS or colour.max() > 1 + TINT_RMS:
+        return None
+    if float(np.sqrt(np.mean((i - slope * b) ** 2))) > TINT_RMS:
+        return None
+    return opacity, np.clip(colour, 0.0, 1.0).astype(np.float32)
 
 
 def _colour_model(rgb: np.ndarray, core: np.ndarray) -> np.ndarray:
@@ -309,13 +429,20 @@ def _shape_piece(
             shows_bg = bg_small[sy, sx]
             holes[wy[shows_bg], wx[shows_bg]] = False
         solid = complete_convex(core | holes, zmap, z, s, (py0, px0))
-        colour = _colour_model(image, core)
+        tint = _translucent(image[core], under[core])
+        opacity = 1.0 if tint is None else tint[0]
+        colour = (
+            _colour_model(image, core)
+            if tint is None
+            else np.broadcast_to(tint[1], image.shape).astype(np.float32)
+        )
         support = dilate(solid, band)
         alpha, reliable = unmix(image, under, colour)
         alpha[~support] = 0.0
+        alpha = np.minimum(alpha, opacity)
         hard = dilate(solid, grow) & ~reliable
-        alpha[hard] = 1.0
-        alpha[solid] = 1.0
+        alpha[hard] = opacity
+        alpha[solid] = opacity
         name = shape_name(solid)
     tight = box_of(alpha > 0)
     if tight is None:

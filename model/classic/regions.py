@@ -35,6 +35,20 @@ def flat_regions(rgb: np.ndarray, visible: np.ndarray, step: np.ndarray | None =
     step = neighbour_step(rgb) if step is None else step
     interior = (step < REGION_STEP) & visible
     labels, n = ndimage.label(interior)
+    return _with_stats(rgb, labels, n)
+
+
+def carve(rgb: np.ndarray, regions: Regions, outliers: np.ndarray) -> Regions:
+    """The regions with the `outliers` pixels taken out of them and labelled anew: each
+    connected part of them becomes a region of its own (ids after the existing ones)."""
+    parts, n = ndimage.label(outliers & (regions.labels > 0))
+    if n == 0:
+        return regions
+    labels = np.where(parts > 0, parts + regions.count, regions.labels).astype(np.int32)
+    return _with_stats(rgb, labels, regions.count + n)
+
+
+def _with_stats(rgb: np.ndarray, labels: np.ndarray, n: int) -> Regions:
     flat = labels.ravel()
     areas = np.bincount(flat, minlength=n + 1).astype(np.int64)
     areas[0] = 0
