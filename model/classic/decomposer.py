@@ -33,7 +33,7 @@ from model.classic.text import detect_text
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
 MAX_LAYERS = 20
 MAX_MEGAPIXELS = 40  # about 4 GB of working memory at this size
-MIN_PIECE = 0.003  # pieces smaller than this fraction of the canvas stay in the background
+MIN_PIECE = 0.006  # pieces smaller than this fraction of the canvas stay in the background
 DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
 MIN_BAND_SIDE = 64  # smaller pictures are not searched for translucent bands
 RIM_LEAK = 0.2  # a layer with this little of its alpha mass in the band's tint may go above it
