@@ -90,10 +90,11 @@ def test_opaque_gradient_fill_over_a_gradient_stays_opaque():
 
 
 def test_small_icon_is_its_own_layer():
-    # 20x20 px on 320x240 (0.5 % of the canvas): a designer wants an icon as a layer.
+    # 24x24 px on 320x240 (0.75 % of the canvas, above the 0.6 % speck limit): a designer
+    # wants an icon as a layer. (A 0.3 % limit kept smaller ones too, but lost on held-out data.)
     bg = _gradient((240, 235, 220), (240, 235, 220))
     icon = np.zeros((H, W, 4), np.uint8)
-    icon[40:60, 250:270] = (30, 60, 150, 255)
+    icon[40:64, 250:274] = (30, 60, 150, 255)
     image = over([bg, icon])
     result = DECOMPOSER.decompose(image, DecomposeOptions(layers=None))
     assert len(result.layers) == 2
