@@ -20,11 +20,11 @@ from model.classic.pieces import Piece, crop
 _MIN_ALPHA = 2  # alphas below this (of 255) are dropped: they carry no visible colour
 
 
-def _q(values: np.ndarray) -> np.ndarray:
+def quantise(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
 
 
-def _required_alpha(target: np.ndarray, below: np.ndarray) -> np.ndarray:
+def required_alpha(target: np.ndarray, below: np.ndarray) -> np.ndarray:
     """Smallest alpha with which some colour in [0, 1] turns `below` into `target` (opaque)."""
     diff = target - below
     up = np.where(diff > 0, diff / np.maximum(1.0 - below, 1e-6), 0.0)
@@ -55,7 +55,7 @@ def compose_layers(
     rgb, background: HxWx3 float32 in [0, 1]; alpha_in: HxW float32 in [0, 1].
     """
     h, w = alpha_in.shape
-    a_in_q = _q(alpha_in)
+    a_in_q = quantise(alpha_in)
     a_in = a_in_q.astype(np.float32) / 255.0
     target = rgb.astype(np.float32)
     opaque_in = a_in_q == 255
@@ -64,7 +64,7 @@ def compose_layers(
     alphas: list[np.ndarray] = []
     top = np.zeros((h, w), np.int16)
     for index, piece in enumerate(pieces, start=1):
-        aq = np.minimum(_q(piece.alpha), crop(a_in_q, piece.box))
+        aq = np.minimum(quantise(piece.alpha), crop(a_in_q, piece.box))
         aq[aq < _MIN_ALPHA] = 0
         alphas.append(aq)
         region = crop(top, piece.box)
@@ -88,7 +88,7 @@ def compose_layers(
             region[mine] = aq[mine] / 255.0
         need = 1.0 - (1.0 - a_in) / np.maximum(1.0 - top_alpha, 1e-6)
         bg_a = np.where(covered & ~opaque_in, np.clip(need, 0.0, 1.0), bg_a)
-    bg_layer = np.dstack([_q(bg_rgb), _q(bg_a)])
+    bg_layer = np.dstack([quantise(bg_rgb), quantise(bg_a)])
 
     # Running composite, premultiplied, from the quantised layers.
     comp_a = bg_layer[:, :, 3].astype(np.float32) / 255.0
@@ -112,7 +112,7 @@ def compose_layers(
                 # Opaque input: the composite below is opaque, so raise alpha just enough.
                 fix = bad & opaque
                 if fix.any():
-                    need = _required_alpha(t_p[fix], below_p[fix])
+                    need = required_alpha(t_p[fix], below_p[fix])
                     raised = np.maximum(am[fix], np.ceil(need * 255.0 - 1e-4) / 255.0)
                     am[fix] = raised
                     solved[fix] = (t_p[fix] - (1.0 - raised)[:, None] * below_p[fix]) / raised[
@@ -141,7 +141,7 @@ def compose_layers(
                 am = a[mine]
             colour[mine] = np.clip(solved, 0.0, 1.0)
         layer = np.zeros((h, w, 4), np.uint8)
-        layer[:, :, :3] = _bleed(_q(colour), piece.box, (h, w))
+        layer[:, :, :3] = _bleed(quantise(colour), piece.box, (h, w))
         layer[y0:y1, x0:x1, 3] = aq
         layers.append(layer)
         fq = layer[y0:y1, x0:x1, :3].astype(np.float32) / 255.0

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from model.classic.compose import quantise, required_alpha
 from model.classic.kind import neighbour_step
 from model.classic.pieces import channel_max, dilate
 
@@ -234,17 +235,9 @@ def _over_at(layers: list[np.ndarray], where: tuple) -> np.ndarray:
 def _solve_top(target: np.ndarray, under: np.ndarray, pixels: np.ndarray) -> np.ndarray:
     """The RGBA (float, n x 4) that turns `under` into `target`: `pixels`' alpha, raised just
     enough where the colour would leave [0, 1]."""
-    diff = target - under
-    up = np.where(diff > 0, diff / np.maximum(1.0 - under, 1e-6), 0.0)
-    down = np.where(diff < 0, -diff / np.maximum(under, 1e-6), 0.0)
-    needed = np.clip(np.maximum(up, down).max(axis=-1), 0.0, 1.0)
-    alpha = np.maximum(pixels[:, 3], needed)
+    alpha = np.maximum(pixels[:, 3], required_alpha(target, under))
     colour = (target - (1.0 - alpha[:, None]) * under) / np.maximum(alpha[:, None], 1e-6)
     return np.concatenate([np.clip(colour, 0.0, 1.0), alpha[:, None]], axis=1)
-
-
-def _q(values: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
 
 
 def _claims(layers: list[np.ndarray], at: int, loose: np.ndarray) -> list[np.ndarray]:
@@ -279,7 +272,7 @@ def lift(layers: list[np.ndarray], at: int, band: Band, image: np.ndarray) -> li
     stays = dilate(loose & ~np.any(claims, axis=0), 2) & cut
     cut = cut & ~stays
     for layer in stack[:at]:
-        layer[cut, :3] = _q(_raw(layer[cut, :3].astype(np.float32) / 255.0, a, colour))
+        layer[cut, :3] = quantise(_raw(layer[cut, :3].astype(np.float32) / 255.0, a, colour))
     top = np.zeros((h, w, 4), np.uint8)
     top[:, :, :3] = band.colour
     top[:, :, 3] = Band(band.axis, band.start, band.stop, band.alpha, band.colour, stays).mask(
@@ -298,5 +291,5 @@ def lift(layers: list[np.ndarray], at: int, band: Band, image: np.ndarray) -> li
             where = np.nonzero(mine)
             target = image[where][:, :3].astype(np.float32) / 255.0
             pixels = layer[where].astype(np.float32) / 255.0
-            layer[where] = _q(_solve_top(target, _over_at(stack[:index], where), pixels))
+            layer[where] = quantise(_solve_top(target, _over_at(stack[:index], where), pixels))
     return stack
