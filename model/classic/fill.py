@@ -56,7 +56,7 @@ class _Level:
     def __init__(self, rgb: np.ndarray, hole: np.ndarray, r: int) -> None:
         self.r = r
         self.h, self.w = hole.shape
-        self.image = cv2.copyMakeBorder(rgb, r, r, r, r, cv2.BORDER_REFLECT)
+        self.image = cv2.copyMakeBorder(rgb, r, r, r, r, cv2.BORDER_REFLECT).astype(np.float32)
         self.hole = cv2.copyMakeBorder(hole.astype(np.uint8), r, r, r, r, cv2.BORDER_REFLECT) > 0
         self.pw = self.w + 2 * r
         side = 2 * r + 1
@@ -66,7 +66,7 @@ class _Level:
         inner = np.zeros_like(source)
         inner[r : r + self.h, r : r + self.w] = True
         self.source = source & inner
-        self.source_flat = np.flatnonzero(source)
+        self.source_flat = np.flatnonzero(self.source)
         touched = cv2.dilate(self.hole.astype(np.uint8), np.ones((side, side), np.uint8)) > 0
         # the centres of the patches that overlap the hole
         self.target = np.flatnonzero(touched & inner)
@@ -98,7 +98,6 @@ def _search(level: _Level, nnf: np.ndarray, rng: np.random.Generator) -> np.ndar
     position[target] = np.arange(target.size)
 
     def consider(candidates: np.ndarray) -> None:
-        nonlocal best
         ok = level.valid(candidates)
         if not ok.any():
             return
@@ -108,21 +107,19 @@ def _search(level: _Level, nnf: np.ndarray, rng: np.random.Generator) -> np.ndar
         nnf[index[better]] = candidates[index[better]]
         best[index[better]] = d[better]
 
-    radius = max(level.h, level.w)
-    for _ in range(1):
-        for step in (1, -1, level.pw, -level.pw, 3, -3, 3 * level.pw, -3 * level.pw):
-            neighbour = position[np.clip(target - step, 0, position.size - 1)]
-            has = neighbour >= 0
-            candidates = np.full(target.size, -1, np.int64)
-            candidates[has] = nnf[neighbour[has]] + step
-            consider(candidates)
-        r = radius
-        while r >= 1:
-            jy = rng.integers(-r, r + 1, target.size)
-            jx = rng.integers(-r, r + 1, target.size)
-            consider(nnf + jy * level.pw + jx)
-            r //= 3
-        consider(rng.choice(level.source_flat, target.size))
+    for step in (1, -1, level.pw, -level.pw, 3, -3, 3 * level.pw, -3 * level.pw):
+        neighbour = position[np.clip(target - step, 0, position.size - 1)]
+        has = neighbour >= 0
+        candidates = np.full(target.size, -1, np.int64)
+        candidates[has] = nnf[neighbour[has]] + step
+        consider(candidates)
+    r = max(level.h, level.w)
+    while r >= 1:
+        jy = rng.integers(-r, r + 1, target.size)
+        jx = rng.integers(-r, r + 1, target.size)
+        consider(nnf + jy * level.pw + jx)
+        r //= 3
+    consider(rng.choice(level.source_flat, target.size))
     return nnf
 
 
@@ -192,18 +189,15 @@ def fill_hole(rgb: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
         search = max(image.shape[:2]) <= SEARCH_SIDE or previous is None
         last = image.shape == rgb.shape and previous is not None and not search
         r = (PATCH if search else 1 if last else COPY_PATCH) // 2
-        level = _Level(image, small_hole, r)
-        if level.source_flat.size < 16 or level.target.size == 0:
-            return np.where(hole[:, :, None], smooth, rgb)
         h, w = small_hole.shape
         start = (
             cv2.resize(smooth, (w, h), interpolation=cv2.INTER_AREA)
             if current is None
             else cv2.resize(current, (w, h), interpolation=cv2.INTER_LINEAR)
         )
-        level.image = cv2.copyMakeBorder(
-            np.where(small_hole[:, :, None], start, image), r, r, r, r, cv2.BORDER_REFLECT
-        ).astype(np.float32)
+        level = _Level(np.where(small_hole[:, :, None], start, image), small_hole, r)
+        if level.source_flat.size < 16 or level.target.size == 0:
+            return np.where(hole[:, :, None], smooth, rgb)
         if previous is None:
             nnf = rng.choice(level.source_flat, level.target.size)
         else:
