@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from model.classic.fill import fill_hole
-from model.classic.pieces import dilate, resize, working_size
+from model.classic.pieces import dilate, quantise, resize, working_size
 
 SMOOTH_RMS = 0.012  # a smooth model that fits the visible background this well is used
 _INPAINT_SIDE = 384
@@ -78,7 +78,7 @@ def inpaint(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
     if small_mask.all():
         fill = np.broadcast_to(rgb.reshape(-1, 3).mean(axis=0), small.shape).astype(np.float32)
     else:
-        u8 = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
+        u8 = quantise(small)
         filled = cv2.inpaint(u8, small_mask.astype(np.uint8), 5, cv2.INPAINT_TELEA)
         fill = filled.astype(np.float32) / 255.0
     return resize(fill, (w, h)).astype(np.float32)
@@ -111,7 +111,7 @@ def hidden_texture(rgb: np.ndarray, layers: list[np.ndarray]) -> np.ndarray:
         return layers[0]
     fill = texture_fill(rgb, touched)
     out = layers[0].copy()
-    out[hidden, :3] = np.clip(np.rint(fill[hidden] * 255.0), 0, 255).astype(np.uint8)
+    out[hidden, :3] = quantise(fill[hidden])
     return out
 
 

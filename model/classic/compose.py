@@ -15,13 +15,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from model.classic.pieces import Piece, crop
+from model.classic.pieces import Piece, crop, quantise
 
 _MIN_ALPHA = 2  # alphas below this (of 255) are dropped: they carry no visible colour
-
-
-def quantise(values: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
 
 
 def required_alpha(target: np.ndarray, below: np.ndarray) -> np.ndarray:

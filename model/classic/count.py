@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from model.classic.pieces import box_of
+from model.classic.pieces import box_of, quantise
 
 MAX_AUTO = 8
 TEXT_WEIGHT = 3.0  # text layers are worth keeping: merge them last
@@ -51,7 +51,7 @@ def over(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     )
     rgb = np.where(out_a > 0, out_p / np.maximum(out_a, 1e-8), lo[:, :, :3] / 255.0)
     merged = np.concatenate([rgb, out_a], axis=-1)
-    out[y0:y1, x0:x1] = np.clip(np.rint(merged * 255.0), 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1] = quantise(merged)
     return out
 
 

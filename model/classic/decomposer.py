@@ -26,7 +26,7 @@ from model.classic.design import segment_design
 from model.classic.kind import detect_kind
 from model.classic.naming import unique_names
 from model.classic.overlay import Band, find_band, lift, untint
-from model.classic.pieces import Piece
+from model.classic.pieces import Piece, quantise
 from model.classic.subject import segment_subject
 from model.classic.text import detect_text
 
@@ -199,7 +199,7 @@ class ClassicDecomposer:
         """The picture without a translucent band, decomposed, with the band over it (under the
         elements found on top of it); None when the split would not reproduce the input."""
         below = untint(image[:, :, :3].astype(np.float32) / 255.0, band)
-        inner = np.dstack([np.rint(below * 255).astype(np.uint8), image[:, :, 3]])
+        inner = np.dstack([quantise(below), image[:, :, 3]])
         n = options.layers
         inner_options = dataclasses.replace(options, layers=None if n is None else n - 1)
         result = self.decompose(inner, inner_options, progress, token, bands=False)

@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from model.classic.compose import quantise, required_alpha
+from model.classic.compose import required_alpha
 from model.classic.kind import neighbour_step
-from model.classic.pieces import channel_max, dilate
+from model.classic.pieces import channel_max, dilate, quantise
 
 MIN_ALPHA, MAX_ALPHA = 0.12, 0.8
 EDGE_STEP = 0.012  # a column "changes" across the edge by more than this
@@ -210,7 +210,7 @@ def find_band(rgb: np.ndarray) -> Band | None:
             continue
         start, stop, alpha, colour = found
         band = Band(axis, start, stop, int(round(alpha * 255)),
-                    np.clip(np.rint(colour * 255), 0, 255).astype(np.uint8))  # fmt: skip
+                    quantise(colour))  # fmt: skip
         if best is None or stop - start > best.stop - best.start:
             best = band
     if best is None:

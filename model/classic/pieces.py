@@ -66,6 +66,11 @@ def resize(image: np.ndarray, size: tuple[int, int], nearest: bool = False) -> n
     return out.astype(bool) if image.dtype == bool else out
 
 
+def quantise(values: np.ndarray) -> np.ndarray:
+    """Float values in [0, 1] as uint8 (rounded, clipped)."""
+    return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
+
+
 def channel_max(values: np.ndarray) -> np.ndarray:
     """Largest of the 3 channels (ndarray.max over that short last axis is ~10x slower)."""
     return np.maximum(np.maximum(values[..., 0], values[..., 1]), values[..., 2])

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from model.classic.pieces import Piece, box_of, dilate, erode, resize, working_size
+from model.classic.pieces import Piece, box_of, dilate, erode, quantise, resize, working_size
 
 CUT_SIDE = 320
 MATTE_SIDE = 400
@@ -60,7 +60,7 @@ def cut_subject(rgb: np.ndarray, check: Callable[[], None]) -> np.ndarray | None
         edge[...] = cv2.GC_BGD
     if not ((mask == cv2.GC_PR_FGD) | (mask == cv2.GC_FGD)).any():
         return None
-    image = np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
+    image = quantise(rgb)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
         cv2.grabCut(image, mask, None, bgd, fgd, 1, cv2.GC_INIT_WITH_MASK)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.classic.pieces import resize
+from model.classic.pieces import quantise, resize
 
 OCR_SHORT = 736
 OCR_LONG = 1280
@@ -74,7 +74,7 @@ def detect_text(rgb: np.ndarray) -> list[TextLine]:
     scale = min(OCR_SHORT / min(h, w), OCR_LONG / max(h, w), MAX_UPSCALE)
     size = max(1, round(w * scale)), max(1, round(h * scale))
     small = resize(rgb, size)
-    u8 = np.clip(np.rint(small * 255.0), 0, 255).astype(np.uint8)
+    u8 = quantise(small)
     result = engine()(u8, use_cls=False)
     if result.boxes is None or result.txts is None:
         return []

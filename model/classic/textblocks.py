@@ -7,7 +7,16 @@ import numpy as np
 from scipy import ndimage
 
 from model.classic.naming import text_name
-from model.classic.pieces import Piece, box_of, crop, dilate, place_over, resize, working_size
+from model.classic.pieces import (
+    Piece,
+    box_of,
+    crop,
+    dilate,
+    place_over,
+    quantise,
+    resize,
+    working_size,
+)
 from model.classic.text import TextLine
 from model.classic.unmix import unmix
 
@@ -57,7 +66,7 @@ def _fill_in(patch: np.ndarray, hole: np.ndarray) -> np.ndarray:
     hole."""
     h, w = hole.shape
     size = working_size(w, h, FILL_SIDE)
-    u8 = np.clip(np.rint(resize(patch, size) * 255.0), 0, 255).astype(np.uint8)
+    u8 = quantise(resize(patch, size))
     mask = resize(hole, size, nearest=True).astype(np.uint8)
     fill = cv2.inpaint(u8, mask, 3, cv2.INPAINT_TELEA).astype(np.float32) / 255.0
     return resize(fill, (w, h))
