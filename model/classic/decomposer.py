@@ -70,8 +70,8 @@ def _overlay_order(layers: list[np.ndarray], band: Band) -> tuple[list[int], lis
     return below, above
 
 
-def _reproduces(layers: list[np.ndarray], image: np.ndarray) -> bool:
-    error = composite(layers)[:, :, :3] - image[:, :, :3].astype(np.float32) / 255.0
+def _reproduces(layers: list[np.ndarray], rgb: np.ndarray) -> bool:
+    error = composite(layers)[:, :, :3] - rgb
     mse = float(np.mean(error**2))
     return mse == 0 or 10 * np.log10(1.0 / mse) >= BAND_PSNR
 
@@ -106,15 +106,16 @@ class ClassicDecomposer:
                 f"the classic decomposer takes up to {MAX_MEGAPIXELS}, so scale it down first"
             )
         image = as_rgba(rgba)
+        rgb = image[:, :, :3].astype(np.float32) / 255.0
         if (
             bands
             and n != 1
             and min(image.shape[:2]) >= MIN_BAND_SIDE
             and image[:, :, 3].min() == 255
         ):
-            band = find_band(image[:, :, :3].astype(np.float32) / 255.0)
+            band = find_band(rgb)
             if band is not None:
-                split = self._with_band(image, band, options, progress, token)
+                split = self._with_band(image, rgb, band, options, progress, token)
                 if split is not None:
                     return split
         timings: dict[str, float] = {}
@@ -131,7 +132,6 @@ class ClassicDecomposer:
             if index < len(STAGES):
                 report(Progress(STAGES[index], index, len(STAGES), message))
 
-        rgb = image[:, :, :3].astype(np.float32) / 255.0
         alpha_in = image[:, :, 3].astype(np.float32) / 255.0
         h, w = alpha_in.shape
         stage(0, "looking at the picture")
@@ -191,6 +191,7 @@ class ClassicDecomposer:
     def _with_band(
         self,
         image: np.ndarray,
+        rgb: np.ndarray,
         band: Band,
         options: DecomposeOptions,
         progress: ProgressCallback | None,
@@ -198,25 +199,21 @@ class ClassicDecomposer:
     ) -> DecomposeResult | None:
         """The picture without a translucent band, decomposed, with the band over it (under the
         elements found on top of it); None when the split would not reproduce the input."""
-        below = untint(image[:, :, :3].astype(np.float32) / 255.0, band)
+        below = untint(rgb, band)
         inner = np.dstack([quantise(below), image[:, :, 3]])
         n = options.layers
         inner_options = dataclasses.replace(options, layers=None if n is None else n - 1)
         result = self.decompose(inner, inner_options, progress, token, bands=False)
-        h, w = image.shape[:2]
-        top = np.zeros((h, w, 4), np.uint8)
-        top[:, :, :3] = band.colour
-        top[:, :, 3] = band.mask((h, w))
-        layers = [layer.rgba for layer in result.layers] + [top]
+        layers = [layer.rgba for layer in result.layers] + [band.layer(image.shape[:2])]
         names = [layer.name for layer in result.layers] + ["Overlay"]
-        if not _reproduces(layers, image):
+        if not _reproduces(layers, rgb):
             return None
         below_ids, above_ids = _overlay_order(layers[:-1], band)
         if above_ids:  # elements on the band: they go above it, the band whole under them
             at = len(below_ids)
             order = below_ids + above_ids
             lifted = lift([layers[i] for i in order], at, band, image)
-            if _reproduces(lifted, image):
+            if _reproduces(lifted, rgb):
                 names = [names[i] for i in order]
                 layers, names = lifted, names[:at] + ["Overlay"] + names[at:]
         names = unique_names(names)

@@ -15,6 +15,7 @@ are cut out of it: the overlay's alpha is 0 there and those pixels are not un-ti
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import cv2
@@ -61,6 +62,13 @@ class Band:
 
     def mask(self, shape: tuple[int, int]) -> np.ndarray:
         return np.where(self.covered(shape), np.uint8(self.alpha), np.uint8(0))
+
+    def layer(self, shape: tuple[int, int]) -> np.ndarray:
+        """The band as a full-canvas straight RGBA uint8 layer."""
+        out = np.zeros(shape + (4,), np.uint8)
+        out[:, :, :3] = self.colour
+        out[:, :, 3] = self.mask(shape)
+        return out
 
 
 def _robust_start(outside: np.ndarray, inside: np.ndarray) -> np.ndarray | None:
@@ -273,11 +281,7 @@ def lift(layers: list[np.ndarray], at: int, band: Band, image: np.ndarray) -> li
     cut = cut & ~stays
     for layer in stack[:at]:
         layer[cut, :3] = quantise(_raw(layer[cut, :3].astype(np.float32) / 255.0, a, colour))
-    top = np.zeros((h, w, 4), np.uint8)
-    top[:, :, :3] = band.colour
-    top[:, :, 3] = Band(band.axis, band.start, band.stop, band.alpha, band.colour, stays).mask(
-        (h, w)
-    )
+    top = dataclasses.replace(band, above=stays).layer((h, w))
     stack.insert(at, top)
     claims.insert(at, np.zeros_like(cut))
     tinted = top[:, :, 3] > 0
