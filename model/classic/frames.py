@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from model.classic.pieces import resize, working_size
+from model.classic.pieces import channel_max, resize, working_size
 
 FRAME_SIDE = 512  # frames are searched for at most this many pixels wide or high
 MIN_FRAME = 0.03  # smallest framed picture, fraction of the canvas (a photo's own round and
@@ -37,8 +37,8 @@ def _edges(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vertical edge (step between the columns left and right)."""
     horizontal = np.zeros(small.shape[:2], bool)
     vertical = np.zeros(small.shape[:2], bool)
-    horizontal[1:-1] = np.abs(small[2:] - small[:-2]).max(axis=-1) > EDGE
-    vertical[:, 1:-1] = np.abs(small[:, 2:] - small[:, :-2]).max(axis=-1) > EDGE
+    horizontal[1:-1] = channel_max(np.abs(small[2:] - small[:-2])) > EDGE
+    vertical[:, 1:-1] = channel_max(np.abs(small[:, 2:] - small[:, :-2])) > EDGE
     return horizontal, vertical
 
 
