@@ -71,6 +71,11 @@ def quantise(values: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
 
 
+def border(image: np.ndarray) -> np.ndarray:
+    """The outermost pixels of an image (its four edges, corners repeated), as one array."""
+    return np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+
+
 def channel_max(values: np.ndarray) -> np.ndarray:
     """Largest of the 3 channels (ndarray.max over that short last axis is ~10x slower)."""
     return np.maximum(np.maximum(values[..., 0], values[..., 1]), values[..., 2])

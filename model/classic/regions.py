@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from model.classic.kind import neighbour_step
+from model.classic.pieces import border
 
 REGION_STEP = 0.03
 
@@ -62,10 +63,9 @@ def _with_stats(rgb: np.ndarray, labels: np.ndarray, n: int) -> Regions:
     )
     variance = squares / np.maximum(areas, 1)[:, None] - means.astype(np.float64) ** 2
     spread = np.sqrt(np.maximum(variance, 0.0)).max(axis=1)
-    frame = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
-    border = np.bincount(frame, minlength=n + 1)
-    border[0] = 0
-    return Regions(labels, areas, means, spread, border, ndimage.find_objects(labels))
+    on_frame = np.bincount(border(labels), minlength=n + 1)
+    on_frame[0] = 0
+    return Regions(labels, areas, means, spread, on_frame, ndimage.find_objects(labels))
 
 
 def mean_per_label(values: np.ndarray, regions: Regions) -> np.ndarray:

@@ -9,6 +9,7 @@ from scipy import ndimage
 from model.classic.naming import text_name
 from model.classic.pieces import (
     Piece,
+    border,
     box_of,
     crop,
     dilate,
@@ -33,7 +34,7 @@ def ink_colour(rgb: np.ndarray, box) -> np.ndarray:
     """The text colour in a line's box: the pixels most unlike the box's rim."""
     y0, y1, x0, x1 = box
     patch = rgb[y0:y1, x0:x1]
-    rim = np.concatenate([patch[0], patch[-1], patch[:, 0], patch[:, -1]])
+    rim = border(patch)
     distance = np.abs(patch - np.median(rim, axis=0)).max(axis=-1)
     ink = distance >= 0.8 * float(distance.max())
     return np.median(patch[ink], axis=0)
@@ -133,7 +134,7 @@ def _dominant_ink(image: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     show on the rim as well), refined to the median of the candidates near it."""
     pixels = image[candidates]
     codes = _colour_codes(pixels)
-    rim = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    rim = border(image)
     values, counts = np.unique(codes, return_counts=True)
     rim_values, rim_counts = np.unique(_colour_codes(rim), return_counts=True)
     expected = np.zeros(values.size)
