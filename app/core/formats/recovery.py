@@ -31,12 +31,10 @@ class RecoveryInfo:
 
 
 def recovery_path(recovery_dir: str | os.PathLike[str], document_path: str | None,
-                  doc: Document | None = None, key: str | None = None,
-                  pid: int | None = None) -> Path:
+                  doc: Document | None, key: str | None, pid: int) -> Path:
     """The recovery file for a document: one per saved path, one per unsaved document
     (`key`, or by default the document object's identity in this process); two editors with
-    the same file open keep two copies."""
-    pid = pid if pid is not None else os.getpid()
+    the same file open keep two copies (`pid` is the writing editor's process)."""
     if document_path:
         key = f"{Path(document_path).resolve()}:{pid}"
         stem = Path(document_path).stem or "document"
