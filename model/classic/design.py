@@ -19,7 +19,7 @@ from model.classic.frames import find_frames
 from model.classic.kind import neighbour_step
 from model.classic.naming import shape_name
 from model.classic.occlusion import complete_convex, depth_map
-from model.classic.pictures import BG_RESIDUAL, BUSY_FRACTION, find_pictures
+from model.classic.pictures import BG_RESIDUAL, find_pictures, is_busy
 from model.classic.pieces import (
     Piece,
     box_of,
@@ -226,7 +226,12 @@ def _plan(
             if not _one_colour(small, step, f[0], f[1])
         ]
     else:
-        found = [f for f in find_frames(small, text_boxes) if _busy_inside(step, *f)]
+        # a frame around one flat colour is a shape, found as such
+        found = [
+            (mask, (y0, y1, x0, x1), area)
+            for mask, (y0, y1, x0, x1), area in find_frames(small, text_boxes)
+            if is_busy(step[y0:y1, x0:x1], mask)
+        ]
     plans = [_Plan("image", mask, box, area) for mask, box, area in found]
     image_of = np.zeros((wh, ww), bool)
     for p in plans:
@@ -245,12 +250,6 @@ def _plan(
 
     plans.sort(key=lambda p: -p.filled_area)
     return plans, texts, coeffs, regions, background
-
-
-def _busy_inside(step: np.ndarray, mask: np.ndarray, box, area: int) -> bool:
-    """Is a frame's inside busy (a picture), not one flat colour (a shape, found as such)?"""
-    y0, y1, x0, x1 = box
-    return bool((step[y0:y1, x0:x1][mask] >= REGION_STEP).mean() >= BUSY_FRACTION)
 
 
 def _one_colour(small: np.ndarray, step: np.ndarray, mask: np.ndarray, box) -> bool:

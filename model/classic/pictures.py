@@ -13,6 +13,11 @@ BUSY_FRACTION = 0.2  # an area this full of fast-changing pixels is a picture, n
 MIN_IMAGE = 2e-3  # smallest placed picture, fraction of the canvas
 
 
+def is_busy(step: np.ndarray, mask: np.ndarray) -> bool:
+    """Is the area under `mask` full of fast-changing pixels (a picture, not flat shapes)?"""
+    return bool((step[mask] >= REGION_STEP).mean() >= BUSY_FRACTION)
+
+
 def find_pictures(small, step, visible, text_boxes, coeffs) -> list[tuple]:
     """Photos and illustrations placed on a smooth background: connected areas that differ
     from the background model and are busy inside (many fast-changing pixels).
@@ -23,14 +28,13 @@ def find_pictures(small, step, visible, text_boxes, coeffs) -> list[tuple]:
     differs &= visible & ~text_boxes
     comps, _ = ndimage.label(differs, structure=np.ones((3, 3), bool))
     min_image = max(64, int(MIN_IMAGE * ww * wh))
-    changing = step >= REGION_STEP
     plans = []
     for index, sl in enumerate(ndimage.find_objects(comps), start=1):
         if sl is None:
             continue
         mask = ndimage.binary_fill_holes(comps[sl] == index)
         area = int(mask.sum())
-        if area < min_image or changing[sl][mask].mean() < BUSY_FRACTION:
+        if area < min_image or not is_busy(step[sl], mask):
             continue
         box = (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
         plans.append((mask, box, area))
