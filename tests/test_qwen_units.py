@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model.base import DecomposeError, DecomposeOptions
-from model.qwen.device import gpu_kind, pick_device, plan_memory
+from model.qwen.device import gpu_kind, image_tokens, pick_device, plan_memory
 from model.qwen.pipeline import _version_tuple
 from model.qwen.resample import resize_layer
 from model.qwen.weights import safetensors_problem
@@ -72,24 +72,76 @@ def test_nan_free_and_clipped_on_overshoot() -> None:
     assert out.dtype == np.uint8
 
 
+# The real model in bf16 (safetensors sizes): 40.9 GB transformer, 57.7 GB in all.
+REAL_MODEL, REAL_TRANSFORMER = 57_700_000_000, 40_900_000_000
+
+
+def tokens_at(resolution: int, layers: int = 4) -> int:
+    return image_tokens(layers, resolution, resolution)
+
+
 @pytest.mark.parametrize(
-    ("free_gib", "mode"),
-    [(80, "none"), (40, "model"), (20, "sequential")],
+    ("free_gib", "resolution", "layers", "mode"),
+    [
+        (139, 1024, 4, "none"),  # H200
+        (79, 1024, 4, "none"),  # H100 80 GB: measured peak 70.4 GiB
+        (79, 1024, 12, "model"),  # 13 frames of 4096 tokens do not fit beside the weights
+        (60, 640, 4, "model"),  # 53.7 GiB of weights + 6.6 GiB measured: too tight
+        (46, 640, 4, "model"),
+        (40, 1024, 4, "sequential"),  # the transformer alone is 38 GiB
+        (20, 640, 4, "sequential"),
+    ],
 )
-def test_auto_memory_plan_follows_free_memory(free_gib: int, mode: str) -> None:
-    model, largest = 57 * GIB, 41 * GIB  # the real model: 41 GB transformer, 57 GB in all
-    if mode == "model":
-        largest = 30 * GIB
-    plan = plan_memory("auto", "cuda", model, largest, free=free_gib * GIB)
+def test_auto_memory_plan_follows_free_memory_and_run_size(
+    free_gib: int, resolution: int, layers: int, mode: str
+) -> None:
+    tokens = tokens_at(resolution, layers)
+    plan = plan_memory("auto", "cuda", REAL_MODEL, REAL_TRANSFORMER, tokens, free=free_gib * GIB)
     assert plan.offload == mode
     assert f"{free_gib:.1f} GiB" in plan.reason
 
 
+def smallest_free_for(tokens: int, modes: set[str]) -> int:
+    """The least free GPU memory (to 1 MiB) for which `auto` picks one of `modes`."""
+    low, high = 0, 200 * GIB
+    while high - low > 2**20:
+        mid = (low + high) // 2
+        plan = plan_memory("auto", "cuda", REAL_MODEL, REAL_TRANSFORMER, tokens, free=mid)
+        low, high = (low, mid) if plan.offload in modes else (mid, high)
+    return high
+
+
+@pytest.mark.parametrize(
+    ("resolution", "modes", "measured_peak_gib"),
+    # bench_qwen.py on an H200, 4 layers, full-size random weights (notes/qwen.md)
+    [
+        (640, {"none"}, 60.29),
+        (1024, {"none"}, 70.38),
+        (640, {"none", "model"}, 39.2),
+        (1024, {"none", "model"}, 40.5),
+    ],
+)
+def test_memory_estimate_covers_the_measured_peaks(
+    resolution: int, modes: set[str], measured_peak_gib: float
+) -> None:
+    """A mode is chosen only where its measured peak fits, and not with far more to spare."""
+    needed = smallest_free_for(tokens_at(resolution), modes) / GIB
+    assert measured_peak_gib <= needed <= measured_peak_gib + 5
+
+
+def test_sequential_plan_warns_when_even_the_run_may_not_fit() -> None:
+    plan = plan_memory("auto", "cuda", REAL_MODEL, REAL_TRANSFORMER, tokens_at(1024, 20), 24 * GIB)
+    assert plan.offload == "sequential"
+    assert "lower the resolution or the layer count" in plan.reason
+    roomy = plan_memory("auto", "cuda", REAL_MODEL, REAL_TRANSFORMER, tokens_at(640, 2), 24 * GIB)
+    assert "lower the resolution" not in roomy.reason
+
+
 def test_memory_plan_respects_explicit_choice_and_rejects_nonsense() -> None:
-    assert plan_memory("sequential", "cuda", GIB, GIB, free=100 * GIB).offload == "sequential"
-    assert plan_memory("model", "cpu", GIB, GIB).offload == "none"
+    assert plan_memory("sequential", "cuda", GIB, GIB, 1, free=100 * GIB).offload == "sequential"
+    assert plan_memory("model", "cpu", GIB, GIB, 1).offload == "none"
     with pytest.raises(DecomposeError, match="unknown offload"):
-        plan_memory("most", "cuda", GIB, GIB, free=GIB)
+        plan_memory("most", "cuda", GIB, GIB, 1, free=GIB)
 
 
 def test_device_choice() -> None:

@@ -179,7 +179,7 @@ class QwenDecomposer:
     ) -> DecomposeResult:
         started = time.perf_counter()
         rgba = as_rgba(rgba)
-        validate(options)  # fail fast, before anything is loaded
+        layers = validate(options)  # fail fast, before anything is loaded
         problem = package_problem(options.offload)
         if problem:
             raise DecomposeError(problem)
@@ -190,7 +190,9 @@ class QwenDecomposer:
             raise DecomposeError(problem)
         device, warnings = devices.pick_device(options.device)
         largest = max(report.component_bytes.values(), default=0)
-        plan = devices.plan_memory(options.offload, device, report.total_bytes, largest)
+        width, height = bucket_size(rgba.shape[1], rgba.shape[0], options.resolution)
+        tokens = devices.image_tokens(layers, width, height)
+        plan = devices.plan_memory(options.offload, device, report.total_bytes, largest, tokens)
         if cancel is not None:
             cancel.check()
         if plan.offload != "none":

@@ -12,8 +12,16 @@ CPU_WARNING = (
     "running Qwen-Image-Layered on the CPU: expect hours per image and ~60 GB of RAM; "
     "a CUDA or Apple MPS GPU is strongly recommended"
 )
-# Room left for activations, the VAE decode and the CUDA context on top of the weights (bytes).
-_HEADROOM = 6 * 1024**3
+_MIB, _GIB = 1024**2, 1024**3
+# GPU memory a run needs on top of the weights grows with the image tokens (`image_tokens`).
+# Measured by benchmarks/bench_qwen.py on an H200 (bf16, 4 layers, full-size random weights):
+# whole pipeline on the GPU, peak minus weights 6.6 GiB at 640 (9,600 tokens) and 16.7 GiB at
+# 1024 (24,576 tokens), the VAE's encode/decode being the largest part; with model offload the
+# transformer's own share was 1.2 and 2.5 GiB. Per token, rounded up, plus a fixed margin for
+# the CUDA context and the allocator's fragmentation.
+_RUN_BYTES_PER_TOKEN = int(0.75 * _MIB)
+_TRANSFORMER_BYTES_PER_TOKEN = int(0.13 * _MIB)
+_MARGIN = 2 * _GIB
 
 
 def torch_module():  # noqa: ANN201 - torch is optional
@@ -70,8 +78,19 @@ def free_gpu_bytes() -> int | None:
     return None
 
 
+def image_tokens(layers: int, width: int, height: int) -> int:
+    """Tokens the transformer attends over, one per 16x16 pixels of each frame: the pipeline's
+    latents hold the composite and each layer, and the input's latents are joined to them."""
+    return (layers + 2) * (width // 16) * (height // 16)
+
+
 def plan_memory(
-    requested: str, device: str, model_bytes: int, largest_component: int, free: int | None = None
+    requested: str,
+    device: str,
+    model_bytes: int,
+    largest_component: int,
+    tokens: int,
+    free: int | None = None,
 ) -> MemoryPlan:
     """Resolve --offload: `auto` keeps everything on the GPU when it fits, else offloads."""
     requested = (requested or "auto").lower()
@@ -86,22 +105,31 @@ def plan_memory(
         return MemoryPlan(requested, "as asked")
     if free is None:
         free = free_gpu_bytes() or 0
-    gib = 1024**3
-    if free >= model_bytes + _HEADROOM:
+    run = tokens * _RUN_BYTES_PER_TOKEN + _MARGIN
+    whole = model_bytes + run
+    if free >= whole:
         return MemoryPlan(
             "none",
-            f"the whole model ({model_bytes / gib:.1f} GiB) fits in {free / gib:.1f} GiB free",
+            f"the whole model and this run ({whole / _GIB:.1f} GiB) fit in "
+            f"{free / _GIB:.1f} GiB free",
         )
-    if free >= largest_component + _HEADROOM:
+    # With model offload one component is on the GPU at a time: the transformer while it
+    # denoises, the VAE (small weights, large activations) while it encodes and decodes.
+    one_part = max(largest_component + tokens * _TRANSFORMER_BYTES_PER_TOKEN + _MARGIN, run)
+    if free >= one_part:
         return MemoryPlan(
             "model",
-            f"{free / gib:.1f} GiB free holds the largest part ({largest_component / gib:.1f} GiB) "
-            "but not the whole model: model CPU offload",
+            f"{free / _GIB:.1f} GiB free holds the largest part and its work "
+            f"({one_part / _GIB:.1f} GiB) but not the whole model ({whole / _GIB:.1f} GiB): "
+            "model CPU offload",
         )
-    return MemoryPlan(
-        "sequential",
-        f"only {free / gib:.1f} GiB free: sequential CPU offload (slow, but fits small GPUs)",
-    )
+    reason = f"only {free / _GIB:.1f} GiB free: sequential CPU offload (slow, but fits small GPUs)"
+    if free < run:
+        reason += (
+            f"; this run may still need ~{run / _GIB:.1f} GiB, so lower the resolution or the "
+            "layer count if it runs out of memory"
+        )
+    return MemoryPlan("sequential", reason)
 
 
 def free_memory() -> None:
