@@ -233,7 +233,7 @@ class QwenDecomposer:
         timings: dict[str, float] = {}
         failure: BaseException | None = None
         try:
-            frames, caption = self._call(pipe, rgba, layers, options, run, timings)
+            frames, caption = self._call(pipe, rgba, layers, options, run, timings, offload)
         except Cancelled:
             failure = Cancelled("decomposition cancelled")
         except DecomposeError as exc:
@@ -268,6 +268,7 @@ class QwenDecomposer:
         options: DecomposeOptions,
         run: _Run,
         timings: dict[str, float],
+        offload: str = "none",
     ) -> tuple[list[np.ndarray], str]:
         import torch
 
@@ -283,6 +284,12 @@ class QwenDecomposer:
                 width, height = bucket_size(image.width, image.height, options.resolution)
                 prompt_image = pipe.image_processor.resize(image, height, width)
                 run.captioning = True
+                if offload == "model":
+                    # transformers 5 encodes the image outside the text encoder's forward(), so
+                    # the offload hook would leave the vision tower on the CPU (seen on an H200:
+                    # "Input type (CUDABFloat16Type) and weight type (CPUBFloat16Type)"). The
+                    # transformer's hook moves it back to the CPU as usual.
+                    pipe.text_encoder.to(pipe._execution_device)
                 try:
                     prompt = pipe.get_image_caption(
                         prompt_image,
