@@ -116,3 +116,42 @@ def test_a_ring_or_a_bare_texture_is_not_a_frame():
         framed_photo("rounded")[0][:, :, :3] / 255.0, np.zeros((h, w), bool)
     )[0]
     assert abs(box[0] - 60) <= 2 and abs(box[2] - 150) <= 2 and abs(box[1] - 280) <= 2
+
+
+def gradient_fill(w: int, h: int, start, end, vertical: bool) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, h if vertical else w)
+    t = t[:, None] if vertical else t[None, :]
+    ramp = np.asarray(start, float) * (1 - t[..., None]) + np.asarray(end, float) * t[..., None]
+    return np.rint(np.broadcast_to(ramp, (h, w, 3))).astype(np.uint8)
+
+
+@pytest.mark.parametrize("under", ["texture", "photo"])
+def test_gradient_filled_shape_on_a_busy_background_is_its_own_layer(under):
+    """A shape filled with a linear gradient is as drawn as a flat one: on a texture or a
+    photo it is its own layer (a flat-only rule left it in the background), and a patch of
+    the photo itself is not taken for one."""
+    w, h = 480, 360
+    base = texture(7, w, h) if under == "texture" else photo("coffee", (w, h))
+    alpha = outline(w, h, (60, 70, 260, 200), "rounded")
+    shape = np.zeros((h, w, 4), np.uint8)
+    shape[:, :, :3] = gradient_fill(w, h, (40, 70, 170), (120, 200, 230), vertical=False)
+    shape[:, :, 3] = alpha
+    badge = np.zeros((h, w), np.uint8)
+    badge[260:330, 330:450] = 255  # a flat element too, so the picture reads as a design
+    image = over([base, shape, layer(w, h, (200, 40, 60), badge)])
+    result = run(image)
+    assert psnr(over([lay.rgba for lay in result.layers])[:, :, :3], image[:, :, :3]) >= 40
+    iou, rgba = best(result, alpha)
+    assert iou >= 0.85
+    # The gradient is kept in the layer's colour, not flattened to one mean colour.
+    solid = (alpha == 255) & (rgba[:, :, 3] == 255)
+    assert np.abs(rgba[:, :, :3][solid].astype(int) - image[:, :, :3][solid]).max() <= 3
+    # No smooth patch of the background was taken for a shape (a framed part of the photo,
+    # found by its outline, is a picture and named so).
+    others = [
+        lay.rgba[:, :, 3]
+        for lay in result.layers[1:]
+        if lay.name != "Image" and max(soft_iou(alpha, lay.rgba[:, :, 3]),
+                                       soft_iou(badge, lay.rgba[:, :, 3])) < 0.5
+    ]
+    assert sum(float(a.sum()) / 255 for a in others) < 0.01 * w * h

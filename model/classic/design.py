@@ -40,6 +40,8 @@ BG_DEGREE = 4  # polynomial degree of the background colour model (radial gradie
 TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
 FLAT_SPREAD = 0.002  # over a textured or photo background, shapes must be this uniform
+FILL_RMS = 0.0018  # ... or be a linear gradient fill to within 8-bit rounding (RMS 0.0011);
+# smooth patches of photos fit no better than 0.0027 (astronaut sky at 256 px)
 CRISP_CONTRAST = 0.12  # a shape's surroundings 2-3 pixels out differ at least this much
 SMALL_REGION = 0.01  # regions smaller than this (fraction of the canvas) may be grouped
 GROUP_GAP = 0.02  # ... when this close (fraction of the longer side)
@@ -209,7 +211,7 @@ def _plan(
     if coeffs is None:
         # Over a textured or photo background only truly flat areas count as shapes.
         shapes = [
-            k for k in shapes if regions.spread[k] < FLAT_SPREAD and _crisp(regions, k, small)
+            k for k in shapes if _evenly_filled(regions, k, small) and _crisp(regions, k, small)
         ]
     text_boxes = np.zeros((wh, ww), bool)
     for t in texts:
@@ -260,6 +262,17 @@ def _one_colour(small: np.ndarray, step: np.ndarray, mask: np.ndarray, box) -> b
     if flat.sum() < 3:
         return False
     return float(small[y0:y1, x0:x1][flat].std(axis=0).max()) < INK_SPREAD
+
+
+def _evenly_filled(regions: Regions, k: int, small: np.ndarray) -> bool:
+    """One flat colour or one linear gradient, to within the 8-bit rounding."""
+    if regions.spread[k] < FLAT_SPREAD:
+        return True
+    if regions.areas[k] < SMALL_REGION * small.shape[0] * small.shape[1]:
+        return False  # small smooth patches: letters' insides, bits of a photo
+    sl = regions.slices[k - 1]
+    fit = fit_smooth(small[sl], regions.labels[sl] == k, degree=1, samples=4000)
+    return fit is not None and fit[1] < FILL_RMS
 
 
 def _inside(regions: Regions, k: int, area: np.ndarray) -> float:
