@@ -155,3 +155,21 @@ def test_gradient_filled_shape_on_a_busy_background_is_its_own_layer(under):
                                        soft_iou(badge, lay.rgba[:, :, 3])) < 0.5
     ]
     assert sum(float(a.sum()) / 255 for a in others) < 0.01 * w * h
+
+
+def test_even_area_cut_by_the_frame_stays_in_a_busy_background():
+    """An evenly shaded area the frame cuts (a clearing in a map, a sky) is the background's
+    own part; only gradient fills inside the picture are taken for drawn shapes."""
+    w, h = 480, 360
+    base = texture(8, w, h)
+    patch = np.zeros((h, w), bool)
+    patch[:90, :170] = True
+    base[patch, :3] = gradient_fill(w, h, (236, 240, 232), (252, 253, 250), vertical=False)[patch]
+    badge = np.zeros((h, w), np.uint8)
+    badge[240:320, 300:420] = 255
+    image = over([base, layer(w, h, (30, 90, 160), badge)])
+    result = run(image)
+    assert psnr(over([lay.rgba for lay in result.layers])[:, :, :3], image[:, :, :3]) >= 40
+    assert max(soft_iou(badge, lay.rgba[:, :, 3]) for lay in result.layers[1:]) >= 0.9
+    truth = patch.astype(np.uint8) * 255
+    assert all(soft_iou(truth, lay.rgba[:, :, 3]) < 0.3 for lay in result.layers[1:])

@@ -268,8 +268,9 @@ def _evenly_filled(regions: Regions, k: int, small: np.ndarray) -> bool:
     """One flat colour or one linear gradient, to within the 8-bit rounding."""
     if regions.spread[k] < FLAT_SPREAD:
         return True
-    if regions.areas[k] < SMALL_REGION * small.shape[0] * small.shape[1]:
-        return False  # small smooth patches: letters' insides, bits of a photo
+    if regions.areas[k] < SMALL_REGION * small.shape[0] * small.shape[1] or regions.border[k]:
+        return False  # small smooth patches (letters' insides, bits of a photo), or cut by
+        # the frame like the background's own parts
     sl = regions.slices[k - 1]
     fit = fit_smooth(small[sl], regions.labels[sl] == k, degree=1, samples=4000)
     return fit is not None and fit[1] < FILL_RMS
