@@ -173,3 +173,31 @@ def test_even_area_cut_by_the_frame_stays_in_a_busy_background():
     assert max(soft_iou(badge, lay.rgba[:, :, 3]) for lay in result.layers[1:]) >= 0.9
     truth = patch.astype(np.uint8) * 255
     assert all(soft_iou(truth, lay.rgba[:, :, 3]) < 0.3 for lay in result.layers[1:])
+
+
+def test_text_on_a_placed_photo_is_its_own_layer_and_the_photo_is_filled_under_it():
+    """Text over a photo placed on a flat background: the text is keyed off the photo (its
+    layer held the letters too, so they were lost or cut), and the photo's layer shows the
+    photo, not the letters, where the text covers it."""
+    w, h = 520, 360
+    base = layer(w, h, (236, 226, 206), np.full((h, w), 255, np.uint8))
+    framed = np.zeros((h, w), np.uint8)
+    framed[40:320, 40:360] = 255
+    pic = np.zeros((h, w, 4), np.uint8)
+    pic[:, :, :3] = photo("coffee", (w, h))[:, :, :3]
+    pic[:, :, 3] = framed
+    big = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(big).text((60, 150), "COFFEE", font=ImageFont.load_default(size=64), fill=255)
+    glyphs = np.asarray(big)
+    badge = np.zeros((h, w), np.uint8)
+    badge[250:330, 390:500] = 255
+    ink = (250, 250, 245)
+    image = over([base, pic, layer(w, h, ink, glyphs), layer(w, h, (20, 110, 60), badge)])
+    result = run(image)
+    assert psnr(over([lay.rgba for lay in result.layers])[:, :, :3], image[:, :, :3]) >= 40
+    iou, _ = best(result, glyphs)
+    assert iou >= 0.65  # 0.73 here; the letters were half lost before (0.50)
+    photo_layer = max(result.layers[1:], key=lambda lay: soft_iou(framed, lay.rgba[:, :, 3]))
+    assert soft_iou(framed, photo_layer.rgba[:, :, 3]) >= 0.9
+    under = photo_layer.rgba[:, :, :3][glyphs == 255].astype(int)
+    assert np.abs(under - ink).max(axis=-1).mean() > 60  # the photo's colours, not the ink

@@ -32,12 +32,13 @@ from model.classic.pieces import (
 )
 from model.classic.regions import REGION_STEP, Regions, carve, flat_regions, mean_per_label
 from model.classic.text import TextLine
-from model.classic.textblocks import group_box, text_groups, text_piece
+from model.classic.textblocks import group_box, text_groups, text_on_picture, text_piece
 from model.classic.unmix import unmix
 
 DESIGN_SIDE = 1024
 BG_DEGREE = 4  # polynomial degree of the background colour model (radial gradients need 4)
 TEXT_INSIDE = 0.8  # a region this much inside a text box is part of the text
+TEXT_ON_PICTURE = 0.5  # a text box this much over a placed picture is keyed off the picture
 GRADIENT_STD = 0.02  # a region with more colour spread than this gets a linear colour model
 FLAT_SPREAD = 0.002  # over a textured or photo background, shapes must be this uniform
 FILL_RMS = 0.0018  # ... or be a linear gradient fill to within 8-bit rounding (RMS 0.0011);
@@ -403,10 +404,20 @@ def segment_design(
         piece = _shape_piece(rgb, below, plan, fbox, mask, grow, band, bg_small, s, zmap, index)
         if piece is not None:
             pieces.append(piece)
+    pictures = [p for p in pieces if p.kind == "image"]
+    on_pictures = np.zeros((h, w), bool)
+    for picture in pictures:
+        y0, y1, x0, x1 = picture.box
+        on_pictures[y0:y1, x0:x1] |= picture.alpha > 0.5
     for index, (plan, fbox) in enumerate(zip(texts, full_boxes[len(plans) :])):
         check()
         report(len(plans) + index, total)
-        piece = text_piece(rgb, below, plan.lines, fbox, busy=coeffs is None)
+        y0, y1, x0, x1 = fbox
+        piece = None
+        if on_pictures[y0:y1, x0:x1].mean() >= TEXT_ON_PICTURE:
+            piece = text_on_picture(rgb, below, plan.lines, fbox, pictures)
+        if piece is None:
+            piece = text_piece(rgb, below, plan.lines, fbox, busy=coeffs is None)
         if piece is not None:
             pieces.append(piece)
     return pieces, completed, coeffs is not None

@@ -174,11 +174,48 @@ def _keyed_alpha(image: np.ndarray, under: np.ndarray, lines: list[TextLine]) ->
     return alpha, colour
 
 
-def text_piece(rgb, below, lines: list[TextLine], fbox, busy: bool = False) -> Piece | None:
+def text_on_picture(rgb, below, lines: list[TextLine], fbox, pictures: list[Piece]) -> Piece | None:
+    """A text layer over a placed picture, whose layer holds the text's pixels too: the ink
+    is keyed against the picture filled in around it, and the picture's own colour under the
+    glyphs becomes that fill (moving the text shows the photo, not a copy of the text)."""
+    image = crop(rgb, fbox)
+    inside = np.zeros(image.shape[:2], bool)
+    inside[1:-1, 1:-1] = True
+    rough = _fill_in(image, inside)  # from the box's rim
+    keyed = _keyed_alpha(image, rough, lines)
+    if keyed is None:
+        return None
+    # The picture's own details may out-number thin letters: the keyed ink must be the ink
+    # the lines were read in.
+    inks = [ink for line in lines for ink in _line_inks(rgb, line.box, busy=True)]
+    if min(float(np.abs(ink - keyed[1][0, 0]).max()) for ink in inks) > TEXT_INK_MATCH:
+        return None
+    under = _fill_in(image, dilate(keyed[0] > 0, 1))  # the photo around the glyphs, closer
+    piece = text_piece(rgb, below, lines, fbox, busy=True, under=under)
+    if piece is None:
+        return None
+    y0, y1, x0, x1 = fbox
+    inked = np.zeros(image.shape[:2], bool)
+    ty0, ty1, tx0, tx1 = piece.box
+    inked[ty0 - y0 : ty1 - y0, tx0 - x0 : tx1 - x0] = piece.alpha > 0
+    for picture in pictures:
+        py0, py1, px0, px1 = picture.box
+        iy0, iy1, ix0, ix1 = max(y0, py0), min(y1, py1), max(x0, px0), min(x1, px1)
+        if iy0 >= iy1 or ix0 >= ix1:
+            continue
+        hidden = inked[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0]
+        colour = picture.colour[iy0 - py0 : iy1 - py0, ix0 - px0 : ix1 - px0]
+        colour[hidden] = under[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0][hidden]
+    return piece
+
+
+def text_piece(
+    rgb, below, lines: list[TextLine], fbox, busy: bool = False, under: np.ndarray | None = None
+) -> Piece | None:
     """A text layer for a block of lines: one ink colour unmixed from what lies below
     (keyed by that colour when the background is busy)."""
     image = crop(rgb, fbox)
-    under = crop(below, fbox)
+    under = crop(below, fbox) if under is None else under
     keyed = _keyed_alpha(image, under, lines) if busy else None
     if keyed is not None:
         alpha, colour = keyed
