@@ -201,3 +201,12 @@ def test_text_on_a_placed_photo_is_its_own_layer_and_the_photo_is_filled_under_i
     assert soft_iou(framed, photo_layer.rgba[:, :, 3]) >= 0.9
     under = photo_layer.rgba[:, :, :3][glyphs == 255].astype(int)
     assert np.abs(under - ink).max(axis=-1).mean() > 60  # the photo's colours, not the ink
+    # The text box across the photo does not cut it open: no part of it becomes a "shape".
+    text_layer = best(result, glyphs)[1]
+    others = [
+        lay.rgba[:, :, 3]
+        for lay in result.layers[1:]
+        if lay.rgba is not text_layer and lay is not photo_layer
+        and soft_iou(badge, lay.rgba[:, :, 3]) < 0.5
+    ]
+    assert sum(float((a[framed > 0] > 0).sum()) for a in others) < 0.03 * (framed > 0).sum()

@@ -25,14 +25,18 @@ def find_pictures(small, step, visible, text_boxes, coeffs) -> list[tuple]:
     Returns (mask, box, area) at working resolution, mask cropped to box."""
     wh, ww = visible.shape
     differs = np.abs(small - eval_smooth(coeffs, (wh, ww))).max(axis=-1) > BG_RESIDUAL
-    differs &= visible & ~text_boxes
-    comps, _ = ndimage.label(differs, structure=np.ones((3, 3), bool))
+    differs &= visible
+    comps, _ = ndimage.label(differs & ~text_boxes, structure=np.ones((3, 3), bool))
     min_image = max(64, int(MIN_IMAGE * ww * wh))
     plans = []
     for index, sl in enumerate(ndimage.find_objects(comps), start=1):
         if sl is None:
             continue
-        mask = ndimage.binary_fill_holes(comps[sl] == index)
+        inside = comps[sl] == index
+        # A text box across the picture must not cut it open (the cut would be left out of
+        # it, and flat parts of the photo there taken for shapes).
+        joined = ndimage.binary_fill_holes(inside | text_boxes[sl])
+        mask = ndimage.binary_fill_holes(joined & (inside | differs[sl]))
         area = int(mask.sum())
         if area < min_image or not is_busy(step[sl], mask):
             continue
