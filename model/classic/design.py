@@ -18,7 +18,7 @@ from model.classic.background import SMOOTH_RMS, complete_background, eval_smoot
 from model.classic.frames import find_frames
 from model.classic.kind import neighbour_step
 from model.classic.naming import shape_name
-from model.classic.occlusion import complete_convex, depth_map
+from model.classic.occlusion import complete_convex, convex_hull, depth_map
 from model.classic.pictures import BG_RESIDUAL, find_pictures, is_busy
 from model.classic.pieces import (
     Piece,
@@ -239,7 +239,8 @@ def _plan(
     image_of = np.zeros((wh, ww), bool)
     for p in plans:
         y0, y1, x0, x1 = p.wbox
-        image_of[y0:y1, x0:x1] |= p.mask
+        # its hull: a photo's edge pixels that match the background still enclose what is in it
+        image_of[y0:y1, x0:x1] |= convex_hull(p.mask)
     if coeffs is not None:  # flat areas inside a framed picture are shapes on top of it
         shapes = [k for k in shapes if _inside(regions, k, image_of) <= 0.9]
     for group in _group_small(regions, shapes, (wh, ww)):

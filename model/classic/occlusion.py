@@ -24,19 +24,23 @@ def depth_map(
     return lut[regions.labels]
 
 
+def convex_hull(mask: np.ndarray) -> np.ndarray:
+    """The smallest convex area holding every pixel of a non-empty mask."""
+    hull = np.zeros(mask.shape, np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(cv2.findNonZero(mask.astype(np.uint8))), 1)
+    return hull > 0
+
+
 def complete_convex(solid: np.ndarray, zmap: np.ndarray, z: int, s: float, origin) -> np.ndarray:
     """A rectangle or convex shape partly hidden by pieces above it is completed under them:
     its bounding box, else its convex hull, is added where no background or lower piece shows
     (if they show, the shape is not that form)."""
     if solid.sum() < 16:
         return solid
-    points = cv2.findNonZero(solid.astype(np.uint8))
-    x, y, bw, bh = cv2.boundingRect(points)
+    x, y, bw, bh = cv2.boundingRect(cv2.findNonZero(solid.astype(np.uint8)))
     rect = np.zeros(solid.shape, bool)
     rect[y : y + bh, x : x + bw] = True
-    hull = np.zeros(solid.shape, np.uint8)
-    cv2.fillConvexPoly(hull, cv2.convexHull(points), 1)
-    for form in (rect, hull > 0):
+    for form in (rect, convex_hull(solid)):
         extra = form & ~solid
         if not extra.any():
             return solid
