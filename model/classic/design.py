@@ -236,12 +236,14 @@ def _plan(
             if is_busy(step[y0:y1, x0:x1], mask)
         ]
     plans = [_Plan("image", mask, box, area) for mask, box, area in found]
-    image_of = np.zeros((wh, ww), bool)
-    for p in plans:
-        y0, y1, x0, x1 = p.wbox
-        # its hull: a photo's edge pixels that match the background still enclose what is in it
-        image_of[y0:y1, x0:x1] |= convex_hull(p.mask)
-    if coeffs is not None:  # flat areas inside a framed picture are shapes on top of it
+    if coeffs is not None:
+        # Flat areas inside a placed picture are its own detail: inside its hull, since a
+        # photo's edge pixels that match the background still enclose them. (Inside a framed
+        # picture on a busy background they are shapes on top of it.)
+        image_of = np.zeros((wh, ww), bool)
+        for p in plans:
+            y0, y1, x0, x1 = p.wbox
+            image_of[y0:y1, x0:x1] |= convex_hull(p.mask)
         shapes = [k for k in shapes if _inside(regions, k, image_of) <= 0.9]
     for group in _group_small(regions, shapes, (wh, ww)):
         y0 = min(regions.slices[k - 1][0].start for k in group)
