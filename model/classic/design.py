@@ -32,7 +32,13 @@ from model.classic.pieces import (
 )
 from model.classic.regions import REGION_STEP, Regions, carve, flat_regions, mean_per_label
 from model.classic.text import TextLine
-from model.classic.textblocks import group_box, text_groups, text_on_picture, text_piece
+from model.classic.textblocks import (
+    group_box,
+    line_boxes,
+    text_groups,
+    text_on_picture,
+    text_piece,
+)
 from model.classic.unmix import unmix
 
 DESIGN_SIDE = 1024
@@ -193,9 +199,15 @@ def _plan(
         fbox = group_box(group, rgb.shape[:2])
         box = _scale_box(fbox, s, (wh, ww))
         y0, y1, x0, x1 = box
-        inside = regions.labels[y0:y1, x0:x1]
+        # Only the lines' own boxes are text: a block's lines may lie around something else
+        # (a picture laid over a line, a shape between two words).
+        text_mask = np.zeros((y1 - y0, x1 - x0), bool)
+        for line_box in line_boxes(group, rgb.shape[:2]):
+            ly0, ly1, lx0, lx1 = _scale_box(line_box, s, (wh, ww))
+            text_mask[ly0 - y0 : ly1 - y0, lx0 - x0 : lx1 - x0] = True
+        inside = regions.labels[y0:y1, x0:x1][text_mask]
         ids, counts = np.unique(inside, return_counts=True)
-        box_area = (y1 - y0) * (x1 - x0)
+        box_area = int(text_mask.sum())
         members = {
             int(k)
             for k, c in zip(ids, counts)
@@ -205,7 +217,6 @@ def _plan(
             and regions.areas[k] < 0.5 * box_area
         }
         claimed |= members
-        text_mask = np.ones((y1 - y0, x1 - x0), bool)
         texts.append(_Plan("text", text_mask, box, box_area, members, group, fbox))
 
     shapes = [int(k) for k in kept if int(k) not in background and int(k) not in claimed]
@@ -217,7 +228,7 @@ def _plan(
     text_boxes = np.zeros((wh, ww), bool)
     for t in texts:
         y0, y1, x0, x1 = t.wbox
-        text_boxes[y0:y1, x0:x1] = True
+        text_boxes[y0:y1, x0:x1] |= t.mask
 
     # On a smooth background a picture is a busy area that differs from it (unless it is all
     # one ink colour: letters OCR missed); on a busy one only a framed picture (a closed

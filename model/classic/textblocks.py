@@ -21,6 +21,7 @@ from model.classic.pieces import (
 from model.classic.text import TextLine
 from model.classic.unmix import unmix
 
+ROW_GAP = 4.0  # parts of one line of text may lie this many line heights apart
 TEXT_INK_MATCH = 0.12  # lines whose ink differs more than this are separate text layers
 INK_BIN = 1 / 64  # colour histogram bin for finding the one ink colour of a block (text ink is
 # exactly one colour, so a fine bin keeps it together while a photo spreads over many)
@@ -73,54 +74,92 @@ def _fill_in(patch: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return resize(fill, (w, h))
 
 
-def _belongs(line: TextLine, last: TextLine, same_ink: bool) -> bool:
-    """Is `line` the next line of the block ending in `last` (stacked below it, or the next
-    word on the same row)?"""
-    y0, y1, x0, x1 = line.box
-    ly0, ly1, lx0, lx1 = last.box
-    height = y1 - y0
-    similar = 0.8 < height / max(ly1 - ly0, 1) < 1.25
-    if not (similar and same_ink):
+def _union(boxes) -> tuple[int, int, int, int]:
+    return (
+        min(b[0] for b in boxes),
+        max(b[1] for b in boxes),
+        min(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _same_row(box, other) -> bool:
+    """Two parts of one line of text: side by side at the same height, the gap between them at
+    most `ROW_GAP` line heights (a word gap, or a picture or shape laid over the line that
+    split the OCR's reading)."""
+    y0, y1, x0, x1 = box
+    oy0, oy1, ox0, ox1 = other
+    height, other_height = y1 - y0, oy1 - oy0
+    if not 0.8 < height / max(other_height, 1) < 1.25:
         return False
-    overlap = min(y1, ly1) - max(y0, ly0)
-    if overlap >= 0.6 * min(height, ly1 - ly0):
-        return max(x0 - lx1, lx0 - x1) < 0.6 * height
+    if min(y1, oy1) - max(y0, oy0) < 0.6 * min(height, other_height):
+        return False
+    return max(x0 - ox1, ox0 - x1) < ROW_GAP * max(height, other_height)
+
+
+def _stacked(box, above) -> bool:
+    """Is the row `box` the next row of a block whose last row is `above`: just below it,
+    centred on it, flush with one of its sides or within its span (a row the OCR read only
+    in part), of a similar height (letters with or without ascenders and descenders differ by
+    up to a third)?"""
+    y0, y1, x0, x1 = box
+    ly0, ly1, lx0, lx1 = above
+    height = y1 - y0
+    if not 0.7 < height / max(ly1 - ly0, 1) < 1.43:
+        return False
     gap = y0 - ly1
     wide = max(x1 - x0, lx1 - lx0)
     centred = abs((x0 + x1) - (lx0 + lx1)) / 2 < 0.1 * wide
     flush = min(abs(x0 - lx0), abs(x1 - lx1)) < 0.05 * wide
-    return -0.3 * height < gap < 0.5 * height and (centred or flush)
+    within = (lx0 <= x0 and x1 <= lx1) or (x0 <= lx0 and lx1 <= x1)
+    return -0.3 * height < gap < 0.5 * height and (centred or flush or within)
+
+
+def _joined(units: list[list[TextLine]], inks: dict, belongs) -> list[list[TextLine]]:
+    """Units (lists of lines, in reading order) joined into bigger ones: each goes with the
+    first joined unit whose last part shares its ink and that `belongs(box, last box)`
+    accepts."""
+    joined: list[tuple[list[TextLine], list[TextLine]]] = []  # (all lines, last unit)
+    for unit in units:
+        box = _union([t.box for t in unit])
+        for index, (lines, last) in enumerate(joined):
+            same_ink = any(
+                np.abs(a - b).max() < TEXT_INK_MATCH
+                for t in unit
+                for u in last
+                for a, b in zip(inks[id(t)], inks[id(u)])
+            )
+            if same_ink and belongs(box, _union([t.box for t in last])):
+                joined[index] = (lines + unit, unit if belongs is _stacked else last + unit)
+                break
+        else:
+            joined.append((list(unit), list(unit)))
+    return [lines for lines, _ in joined]
 
 
 def text_groups(lines: list[TextLine], rgb: np.ndarray, busy: bool = False) -> list[list[TextLine]]:
-    """Lines of one colour stacked closely above one another (or side by side on one row)
-    form one text block. Over a busy background a second ink estimate may also match them
-    (see `_line_inks`), since the rim's median colour means little there."""
+    """Lines of one colour stacked closely above one another form one text block; parts of one
+    row (words the OCR read apart, or a line cut by something laid over it) are joined first.
+    Over a busy background a second ink estimate may also match them (see `_line_inks`),
+    since the rim's median colour means little there."""
     lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
     inks = {id(line): _line_inks(rgb, line.box, busy) for line in lines}
-    groups: list[list[TextLine]] = []
-    for line in lines:
-        for group in groups:
-            last = group[-1]
-            same_ink = any(
-                np.abs(a - b).max() < TEXT_INK_MATCH for a, b in zip(inks[id(line)], inks[id(last)])
-            )
-            if _belongs(line, last, same_ink):
-                group.append(line)
-                break
-        else:
-            groups.append([line])
-    return groups
+    rows = _joined([[line] for line in lines], inks, _same_row)
+    return _joined(rows, inks, _stacked)
+
+
+def line_boxes(group: list[TextLine], shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """The block's line boxes with a margin for anti-aliasing and OCR's tight boxes."""
+    pad = max(2, int(0.15 * min(t.box[1] - t.box[0] for t in group)))
+    h, w = shape
+    return [
+        (max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad))
+        for y0, y1, x0, x1 in (t.box for t in group)
+    ]
 
 
 def group_box(group: list[TextLine], shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    y0 = min(t.box[0] for t in group)
-    y1 = max(t.box[1] for t in group)
-    x0 = min(t.box[2] for t in group)
-    x1 = max(t.box[3] for t in group)
-    pad = max(2, int(0.15 * min(t.box[1] - t.box[0] for t in group)))
-    h, w = shape
-    return max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
+    return _union(line_boxes(group, shape))
 
 
 def _colour_codes(pixels: np.ndarray) -> np.ndarray:
