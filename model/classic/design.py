@@ -28,6 +28,7 @@ from model.classic.pieces import (
     erode,
     place_over,
     resize,
+    union_box,
     working_size,
 )
 from model.classic.regions import REGION_STEP, Regions, carve, flat_regions, mean_per_label
@@ -257,10 +258,10 @@ def _plan(
             image_of[y0:y1, x0:x1] |= convex_hull(p.mask)
         shapes = [k for k in shapes if _inside(regions, k, image_of) <= 0.9]
     for group in _group_small(regions, shapes, (wh, ww)):
-        y0 = min(regions.slices[k - 1][0].start for k in group)
-        y1 = max(regions.slices[k - 1][0].stop for k in group)
-        x0 = min(regions.slices[k - 1][1].start for k in group)
-        x1 = max(regions.slices[k - 1][1].stop for k in group)
+        y0, y1, x0, x1 = union_box(
+            (sl[0].start, sl[0].stop, sl[1].start, sl[1].stop)
+            for sl in (regions.slices[k - 1] for k in group)
+        )
         mask = np.isin(regions.labels[y0:y1, x0:x1], list(group))
         filled = int(ndimage.binary_fill_holes(mask).sum())
         plans.append(_Plan("shape", mask, (y0, y1, x0, x1), filled, set(group)))

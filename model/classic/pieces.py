@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -43,6 +44,12 @@ def box_of(mask: np.ndarray, pad: int = 0) -> Box | None:
         max(0, int(cols[0]) - pad),
         min(w, int(cols[-1]) + 1 + pad),
     )
+
+
+def union_box(boxes: Iterable[Box]) -> Box:
+    """The smallest box holding all of `boxes` (at least one)."""
+    y0s, y1s, x0s, x1s = zip(*boxes)
+    return min(y0s), max(y1s), min(x0s), max(x1s)
 
 
 def crop(array: np.ndarray, box: Box) -> np.ndarray:

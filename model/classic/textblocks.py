@@ -16,6 +16,7 @@ from model.classic.pieces import (
     place_over,
     quantise,
     resize,
+    union_box,
     working_size,
 )
 from model.classic.text import TextLine
@@ -74,15 +75,6 @@ def _fill_in(patch: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return resize(fill, (w, h))
 
 
-def _union(boxes) -> tuple[int, int, int, int]:
-    return (
-        min(b[0] for b in boxes),
-        max(b[1] for b in boxes),
-        min(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
 def _same_row(box, other) -> bool:
     """Two parts of one line of text: side by side at the same height, the gap between them at
     most `ROW_GAP` line heights (a word gap, or a picture or shape laid over the line that
@@ -115,13 +107,16 @@ def _stacked(box, above) -> bool:
     return -0.3 * height < gap < 0.5 * height and (centred or flush or within)
 
 
-def _joined(units: list[list[TextLine]], inks: dict, belongs) -> list[list[TextLine]]:
+def _joined(
+    units: list[list[TextLine]], inks: dict, belongs, stacking: bool
+) -> list[list[TextLine]]:
     """Units (lists of lines, in reading order) joined into bigger ones: each goes with the
     first joined unit whose last part shares its ink and that `belongs(box, last box)`
-    accepts."""
+    accepts. The last part is the whole row when joining a row's parts, the last row added
+    when stacking rows."""
     joined: list[tuple[list[TextLine], list[TextLine]]] = []  # (all lines, last unit)
     for unit in units:
-        box = _union([t.box for t in unit])
+        box = union_box([t.box for t in unit])
         for index, (lines, last) in enumerate(joined):
             same_ink = any(
                 np.abs(a - b).max() < TEXT_INK_MATCH
@@ -129,8 +124,8 @@ def _joined(units: list[list[TextLine]], inks: dict, belongs) -> list[list[TextL
                 for u in last
                 for a, b in zip(inks[id(t)], inks[id(u)])
             )
-            if same_ink and belongs(box, _union([t.box for t in last])):
-                joined[index] = (lines + unit, unit if belongs is _stacked else last + unit)
+            if same_ink and belongs(box, union_box([t.box for t in last])):
+                joined[index] = (lines + unit, unit if stacking else last + unit)
                 break
         else:
             joined.append((list(unit), list(unit)))
@@ -144,8 +139,8 @@ def text_groups(lines: list[TextLine], rgb: np.ndarray, busy: bool = False) -> l
     since the rim's median colour means little there."""
     lines = sorted(lines, key=lambda t: (t.box[0], t.box[2]))
     inks = {id(line): _line_inks(rgb, line.box, busy) for line in lines}
-    rows = _joined([[line] for line in lines], inks, _same_row)
-    return _joined(rows, inks, _stacked)
+    rows = _joined([[line] for line in lines], inks, _same_row, stacking=False)
+    return _joined(rows, inks, _stacked, stacking=True)
 
 
 def line_boxes(group: list[TextLine], shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
@@ -159,7 +154,7 @@ def line_boxes(group: list[TextLine], shape: tuple[int, int]) -> list[tuple[int,
 
 
 def group_box(group: list[TextLine], shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    return _union(line_boxes(group, shape))
+    return union_box(line_boxes(group, shape))
 
 
 def _colour_codes(pixels: np.ndarray) -> np.ndarray:
