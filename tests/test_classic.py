@@ -16,6 +16,8 @@ from PIL import Image, ImageDraw, ImageFont
 from model.base import Cancelled, CancelToken, DecomposeError, DecomposeOptions
 from model.classic import ClassicDecomposer
 from model.classic import text as text_module
+from model.classic.text import TextLine
+from model.classic.textblocks import text_groups
 from tests.classic_fixtures import design, over, photo, premultiplied, psnr, soft_iou
 
 DECOMPOSER = ClassicDecomposer()
@@ -176,6 +178,39 @@ def test_text_block_cut_by_a_picture_is_one_text_layer():
     visible = glyphs.astype(np.float64) * (pic[:, :, 3] == 0)
     holds = [float((visible * (lay.rgba[:, :, 3] / 255.0)).sum()) for lay in result.layers[1:]]
     assert max(holds) >= 0.85 * visible.sum()  # one layer holds the block (0.48 before)
+
+
+def _lines_on_flat(boxes: list[tuple[int, int, int, int]], inks: list[tuple]) -> tuple:
+    """OCR lines at `boxes` whose glyphs (a bar through the middle of each box) have the
+    given inks, on a flat background."""
+    rgb = np.full((420, 520, 3), (0.75, 0.25, 0.2), np.float32)
+    lines = []
+    for (y0, y1, x0, x1), ink in zip(boxes, inks):
+        third = (y1 - y0) // 3
+        rgb[y0 + third : y1 - third, x0 + 4 : x1 - 4] = ink
+        lines.append(TextLine((y0, y1, x0, x1), "word", 0.99))
+    return lines, rgb
+
+
+@pytest.mark.parametrize(
+    ("second", "together"),
+    [
+        ((240, 300, 133, 465), True),  # capitals under a row with descenders: 0.69 as tall
+        ((240, 280, 133, 465), False),  # a row under half as tall is another text
+        ((380, 440, 133, 465), False),  # far below
+    ],
+)
+def test_stacked_rows_of_one_ink_form_one_block(second, together):
+    white = (0.98, 0.98, 0.96)
+    lines, rgb = _lines_on_flat([(169, 256, 141, 452), second], [white, white])
+    assert (len(text_groups(lines, rgb)) == 1) == together
+
+
+def test_stacked_rows_of_different_inks_stay_apart():
+    lines, rgb = _lines_on_flat(
+        [(169, 256, 141, 452), (240, 300, 133, 465)], [(0.98, 0.98, 0.96), (0.05, 0.05, 0.1)]
+    )
+    assert len(text_groups(lines, rgb)) == 2
 
 
 @pytest.mark.parametrize("seed", [5, 6, 8])

@@ -92,12 +92,12 @@ def _same_row(box, other) -> bool:
 def _stacked(box, above) -> bool:
     """Is the row `box` the next row of a block whose last row is `above`: just below it,
     centred on it, flush with one of its sides or within its span (a row the OCR read only
-    in part), of a similar height (letters with or without ascenders and descenders differ by
-    up to a third)?"""
+    in part), of a similar height (OCR's box of a row with ascenders and descenders is up to
+    half as tall again as one of capitals)?"""
     y0, y1, x0, x1 = box
     ly0, ly1, lx0, lx1 = above
     height = y1 - y0
-    if not 0.7 < height / max(ly1 - ly0, 1) < 1.43:
+    if not 0.65 < height / max(ly1 - ly0, 1) < 1.54:
         return False
     gap = y0 - ly1
     wide = max(x1 - x0, lx1 - lx0)
