@@ -55,8 +55,9 @@ def bucket_size(width: int, height: int, resolution: int) -> tuple[int, int]:
     return int(w), int(h)
 
 
-def check_aspect(width: int, height: int, resolution: int) -> None:
-    """The pipeline rounds each side of its working size to 32 px; a side of 0 would crash."""
+def checked_bucket(width: int, height: int, resolution: int) -> tuple[int, int]:
+    """The pipeline's working size for this input (`bucket_size`). It rounds each side to 32
+    px, and a side of 0 would crash: too elongated an input is refused here."""
     w, h = bucket_size(width, height, resolution)
     if min(w, h) < 32:
         ratio = max(width, height) / min(width, height)
@@ -64,6 +65,7 @@ def check_aspect(width: int, height: int, resolution: int) -> None:
             f"the image is too elongated for the model ({ratio:.0f}:1); crop it, or pad it "
             "towards a square, and try again"
         )
+    return w, h
 
 
 def validate(options: DecomposeOptions) -> int:
@@ -183,14 +185,13 @@ class QwenDecomposer:
         problem = package_problem(options.offload)
         if problem:
             raise DecomposeError(problem)
-        check_aspect(rgba.shape[1], rgba.shape[0], options.resolution)
+        width, height = checked_bucket(rgba.shape[1], rgba.shape[0], options.resolution)
         report = inspect_weights(options.model or DEFAULT_MODEL)
         problem = weights_problem(report)
         if problem:
             raise DecomposeError(problem)
         device, warnings = devices.pick_device(options.device)
         largest = max(report.component_bytes.values(), default=0)
-        width, height = bucket_size(rgba.shape[1], rgba.shape[0], options.resolution)
         tokens = devices.image_tokens(layers, width, height)
         plan = devices.plan_memory(options.offload, device, report.total_bytes, largest, tokens)
         if cancel is not None:
@@ -228,12 +229,12 @@ class QwenDecomposer:
         started = time.perf_counter()
         rgba = as_rgba(rgba)
         layers = validate(options)
-        check_aspect(rgba.shape[1], rgba.shape[0], options.resolution)
+        bucket = checked_bucket(rgba.shape[1], rgba.shape[0], options.resolution)
         run = _Run(progress, cancel, options.steps)
         timings: dict[str, float] = {}
         failure: BaseException | None = None
         try:
-            frames, caption = self._call(pipe, rgba, layers, options, run, timings, offload)
+            frames, caption = self._call(pipe, rgba, layers, options, run, timings, offload, bucket)
         except Cancelled:
             failure = Cancelled("decomposition cancelled")
         except DecomposeError as exc:
@@ -268,7 +269,8 @@ class QwenDecomposer:
         options: DecomposeOptions,
         run: _Run,
         timings: dict[str, float],
-        offload: str = "none",
+        offload: str,
+        bucket: tuple[int, int],
     ) -> tuple[list[np.ndarray], str]:
         import torch
 
@@ -281,7 +283,7 @@ class QwenDecomposer:
                 # Caption here (the pipeline would do the same) so the caption reaches the user.
                 run.report("captioning", 0, 0, "describing the image")
                 t = time.perf_counter()
-                width, height = bucket_size(image.width, image.height, options.resolution)
+                width, height = bucket
                 prompt_image = pipe.image_processor.resize(image, height, width)
                 run.captioning = True
                 if offload == "model":
