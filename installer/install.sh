@@ -4,6 +4,7 @@
 #   installer/install.sh                 environment, app, `strata` launcher, desktop entry
 #   installer/install.sh --with-qwen     also the qwen decomposer (torch for this machine, ...)
 #   installer/install.sh --dry-run       print the steps, change nothing
+#   installer/install.sh --no-system-packages   only print the apt-get line the editor's window needs
 #   installer/install.sh --uninstall     remove what an earlier run installed
 #
 # Running it again is harmless: every step checks what is already there and only redoes what
@@ -37,6 +38,8 @@ usage: installer/install.sh [options]
   --editable          run the app from this checkout instead of a copy (for developers)
   --no-pip            install no packages (an environment you fill yourself; tests)
   --no-desktop        skip the desktop entry, icon and file type
+  --no-system-packages  do not apt-get install the libraries Qt's X11 plugin needs (as root);
+                      only print the line (without root they are always only printed)
   --dry-run           print the steps without doing them
   --uninstall         remove what an earlier run installed (with the same --prefix)
   -h, --help          this text
@@ -44,7 +47,7 @@ EOF
 }
 
 prefix="" bin_dir="" data_home="" python="" with_qwen=0 torch_kind="auto" torch_index=""
-editable=0 no_pip=0 desktop=1 dry_run=0 action="install"
+editable=0 no_pip=0 desktop=1 dry_run=0 action="install" system_packages=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="${2:?--prefix needs a folder}"; shift ;;
@@ -57,6 +60,7 @@ while [ $# -gt 0 ]; do
     --editable) editable=1 ;;
     --no-pip) no_pip=1 ;;
     --no-desktop) desktop=0 ;;
+    --no-system-packages) system_packages=0 ;;
     --dry-run) dry_run=1 ;;
     --uninstall) action="uninstall" ;;
     -h|--help) usage; exit 0 ;;
@@ -275,7 +279,25 @@ install_packages() {
   if [ "$no_pip" = 1 ]; then note "skipped (--no-pip)"; return; fi
   act_logged "$venv/bin/python" -m pip install -e "$src$extras" \
     || die "pip could not install strata$extras"
+  # numba compiles pymatting's functions now, not in the first decomposition (about a minute).
+  step "compiling the classic decomposer's matting code (once, about a minute)"
+  act_logged "$venv/bin/python" -m model.classic.warmup \
+    || note "the warm-up failed (see $log); the first decomposition will compile instead"
   if [ "$dry_run" = 0 ]; then printf '%s\n' "$want" > "$stamp"; fi
+}
+
+# ---- system libraries of Qt's X11 plugin (Linux with apt) -----------------------------------
+# app/platform_check.py is standard-library only: it runs with the new environment's Python (and
+# then asks ldd about PySide6's libqxcb.so) or, in a dry run before that exists, with python3.
+install_system_packages() {
+  [ "$system" = Linux ] || return 0
+  step "system packages for the editor's window (Qt's X11 plugin)"
+  local py="$venv/bin/python" args=(--system-packages)
+  [ -x "$py" ] || py="$(find_python)"
+  if [ "$dry_run" = 1 ]; then args+=(--dry-run)
+  elif [ "$system_packages" = 1 ] && [ "$no_pip" = 0 ]; then args+=(--install)
+  fi
+  "$py" "$ROOT/app/platform_check.py" "${args[@]}" | sed 's/^/    /' || true
 }
 
 # ---- launcher and desktop integration --------------------------------------------------------
@@ -407,6 +429,7 @@ source_hash >/dev/null   # fills the cache in this shell; later calls run in sub
 ensure_venv
 copy_snapshot
 install_packages
+install_system_packages
 write_launcher
 install_desktop
 write_manifest

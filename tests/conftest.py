@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from app.core.document import Document
 from app.core.layer import Layer, LayerParams, Recolor
+from tests.shared_data import shared_psd
 
 
 def random_pixels(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
@@ -82,3 +84,9 @@ def random_document() -> Callable[..., Document]:
         return make_random_document(gen, **kwargs)
 
     return build
+
+
+@pytest.fixture
+def shared_psd_dir() -> Path:
+    """../shared/data/psd: skips with where to put it when absent; fails in CI (CI=true)."""
+    return shared_psd()

@@ -18,9 +18,10 @@ from model.evaluation.psd_dataset import (
     limit_layers,
     phash,
 )
+from tests.shared_data import SHARED_PSD
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "data" / "psd"
-needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared PSD fixtures absent")
+FIXTURES = SHARED_PSD
+needs_fixtures = pytest.mark.usefixtures("shared_psd_dir")  # skips locally, fails in CI
 
 
 def _render(path: Path) -> np.ndarray:

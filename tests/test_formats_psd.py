@@ -17,8 +17,8 @@ from app.core.formats import load_document, load_image_rgba, save_document
 from app.core.formats.bake import bake_layer, composite_rgba
 from app.core.formats.images import to_rgba8
 from app.core.layer import Layer, LayerParams, Recolor
+from tests.shared_data import shared_psd
 
-REAL_PSD = Path(__file__).resolve().parents[2] / "shared" / "data" / "psd"
 GIMP = shutil.which("gimp-console-2.10")
 IDENTIFY = "/usr/bin/identify" if Path("/usr/bin/identify").exists() else None
 
@@ -157,10 +157,7 @@ def test_empty_layers_and_non_ascii_names(tmp_path):
 
 
 def _real(name: str) -> Path:
-    path = REAL_PSD / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    return path
+    return shared_psd(name)  # skips locally when absent, fails in CI
 
 
 REAL_FILES = [

@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_editor(path: str | None) -> int:
+    from app.platform_check import ensure_editor_can_start
+
+    if not ensure_editor_can_start():  # before Qt, which would abort with signal 6
+        return 1
     from app.ui.editor import run_editor as run
 
     return run(path)
