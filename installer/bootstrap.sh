@@ -28,7 +28,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     || echo "note: the warm-up failed; the first decomposition will compile instead" >&2
   # The libraries Qt's X11 plugin needs (root with apt-get installs them; without root the
   # editor's launcher names the exact apt-get line when it starts).
-  if [ "$profile" = app ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  if [ "$profile" = app ] && [ "$(id -u)" = 0 ] && [ "${STRATA_NO_SYSTEM_INSTALL:-}" != 1 ] \
+     && command -v apt-get >/dev/null; then
     .venv/bin/python -m app.platform_check --system-packages --install >&2 || true
   fi
   echo "$want" > "$stamp"

@@ -7,6 +7,7 @@ import configparser
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -250,6 +251,17 @@ def test_dry_run_picks_the_torch_build_and_changes_nothing(tmp_path, cuda, index
     assert torch_line.endswith(f"--index-url https://download.pytorch.org{index}")
     assert "would run" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake"], "a dry run created files"
+
+
+def test_dry_run_shows_the_warm_up_and_the_system_packages(tmp_path):
+    result = install(tmp_path, "--dry-run")
+    lines = result.stdout.splitlines()
+    step = lines.index("==> system packages for the editor's window (Qt's X11 plugin)")
+    # Either nothing is missing or the exact apt-get line it would run.
+    assert re.fullmatch(r"    (system packages: all there|would run: apt-get install -y "
+                        r"--no-install-recommends [a-z0-9.+ -]+)", lines[step + 1]), lines[step + 1]
+    assert any(line.endswith("-m model.classic.warmup") for line in lines[:step])
+    assert not tmp_path.joinpath("strata").exists(), "a dry run created files"
 
 
 def test_asking_for_cuda_without_a_driver_is_one_clear_error(tmp_path):

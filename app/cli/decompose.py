@@ -80,6 +80,8 @@ class ProgressPrinter:
         if progress.phase != self._phase:
             self.close()
             self._phase = progress.phase
+            if self.tty and progress.phase == "preparing" and progress.message:
+                print(f"{progress.message}...", file=sys.stderr)  # a one-time wait, said once
             if self.tty and progress.total > 1:
                 from tqdm import tqdm
 
