@@ -173,6 +173,51 @@ def _has_display(name: str, env: Mapping[str, str]) -> bool:
     return bool(env.get("DISPLAY")) if name == "xcb" else bool(env.get("WAYLAND_DISPLAY"))
 
 
+_LOCAL_X = re.compile(r"^(?:unix)?:(\d+)(?:\.\d+)?$")
+
+
+def display_socket(name: str, env: Mapping[str, str]) -> Path | None:
+    """The socket a local display listens on (None: a remote X display, not checked)."""
+    if name == "xcb":
+        local = _LOCAL_X.match(env.get("DISPLAY", ""))
+        return Path(f"/tmp/.X11-unix/X{local.group(1)}") if local else None
+    socket = env.get("WAYLAND_DISPLAY", "")
+    if socket.startswith("/"):
+        return Path(socket)
+    return Path(env.get("XDG_RUNTIME_DIR") or "XDG_RUNTIME_DIR-is-not-set") / socket
+
+
+def _abstract_sockets() -> str | None:
+    try:
+        return Path("/proc/net/unix").read_text()
+    except OSError:
+        return None
+
+
+def display_reachable(name: str, env: Mapping[str, str]) -> bool:
+    """False only when sure that nothing listens: X servers may listen on an abstract socket
+    only (listed in /proc/net/unix as @/tmp/.X11-unix/XN), Wayland may hand over WAYLAND_SOCKET."""
+    socket = display_socket(name, env)
+    if socket is None or socket.exists() or (name == "wayland" and env.get("WAYLAND_SOCKET")):
+        return True
+    if name == "xcb":
+        listed = _abstract_sockets()
+        return listed is None or f"@{socket}\n" in listed
+    return False
+
+
+def _unreachable(name: str, env: Mapping[str, str]) -> str:
+    if name == "wayland" and not env.get("XDG_RUNTIME_DIR"):
+        return (f"WAYLAND_DISPLAY={env.get('WAYLAND_DISPLAY')} is set but XDG_RUNTIME_DIR is "
+                "not, so the Wayland compositor cannot be found: start the editor from your "
+                "desktop session (sudo and su drop it)")
+    variable = "DISPLAY" if name == "xcb" else "WAYLAND_DISPLAY"
+    server = "X server" if name == "xcb" else "Wayland compositor"
+    article = "an" if name == "xcb" else "a"
+    return (f"{variable}={env.get(variable)} names {article} {server} that is not running here "
+            f"(no {display_socket(name, env)}): start the editor from your desktop session")
+
+
 def plugin_verdict(
     name: str,
     ldd: Callable[[Path], str] = run_ldd,
@@ -202,6 +247,7 @@ def check(
     ldd: Callable[[Path], str] = run_ldd,
     pyside: Path | None = None,
     known: Callable[[str], bool] = apt_knows,
+    reachable: Callable[[str, Mapping[str, str]], bool] = display_reachable,
 ) -> Verdict:
     """Can the editor open a window here? Qt's own choice of plugin, respected."""
     env = os.environ if env is None else env
@@ -220,7 +266,10 @@ def check(
         return Verdict(False, "there is no display to open the editor on (neither DISPLAY nor "
                        "WAYLAND_DISPLAY is set): start it from a desktop session, or use the "
                        "command line (strata decompose INPUT -o OUTPUT)", platform="xcb")
-    verdicts = [plugin_verdict(n, ldd, pyside, known) for n in shown]
+    running = [n for n in shown if reachable(n, env)]
+    if not running:
+        return Verdict(False, _unreachable(shown[0], env), platform=shown[0])
+    verdicts = [plugin_verdict(n, ldd, pyside, known) for n in running]
     if any(v.ok for v in verdicts):
         return next(v for v in verdicts if v.ok)
     # X11 (or XWayland) is the path that works everywhere: its packages are the advice.
@@ -264,15 +313,16 @@ def ensure_editor_can_start(
     out: TextIO | None = None,
     ldd: Callable[[Path], str] = run_ldd,
     pyside: Path | None = None,
+    reachable: Callable[[str, Mapping[str, str]], bool] = display_reachable,
 ) -> bool:
     """The launcher's check: True when Qt can open a window (after installing what was missing,
     where allowed); otherwise prints one line on `out` (stderr) and returns False."""
     out = out or sys.stderr
-    verdict = check(env, ldd=ldd, pyside=pyside)
+    verdict = check(env, ldd=ldd, pyside=pyside, reachable=reachable)
     if verdict.ok:
         return True
     if verdict.packages and install_allowed(env) and apt_install(verdict.packages, out):
-        verdict = check(env, ldd=ldd, pyside=pyside)
+        verdict = check(env, ldd=ldd, pyside=pyside, reachable=reachable)
         if verdict.ok:
             return True
     print(f"error: {verdict.message}", file=out)

@@ -3,6 +3,7 @@ listings, and the real program's answer when it cannot open a window."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -58,9 +59,15 @@ def never_known(package: str) -> bool:
     return False
 
 
+def up(name: str, env) -> bool:
+    """Every display named is running (the display checks have tests of their own)."""
+    return True
+
+
 def test_a_missing_library_names_its_package_and_the_exact_apt_line(pyside):
     env = {"DISPLAY": ":0"}
-    verdict = pc.check(env, "Linux", feed({"libqxcb.so": LDD_MISSING}), pyside, never_known)
+    ldd = feed({"libqxcb.so": LDD_MISSING})
+    verdict = pc.check(env, "Linux", ldd, pyside, never_known, reachable=up)
     assert not verdict.ok and verdict.platform == "xcb"
     assert verdict.packages == ["libxcb-icccm4", "libxcb-keysyms1"]  # once each, in order
     assert "sudo apt-get install libxcb-icccm4 libxcb-keysyms1" in verdict.message
@@ -72,7 +79,8 @@ def test_the_launcher_prints_one_line_and_says_no_when_it_may_not_install(pyside
                                                                           capsys):
     monkeypatch.setenv(pc.NO_INSTALL_ENV, "1")
     env = {"DISPLAY": ":0", pc.NO_INSTALL_ENV: "1"}
-    ok = pc.ensure_editor_can_start(env, ldd=feed({"libqxcb.so": LDD_MISSING}), pyside=pyside)
+    ok = pc.ensure_editor_can_start(env, ldd=feed({"libqxcb.so": LDD_MISSING}), pyside=pyside,
+                                    reachable=up)
     err = capsys.readouterr().err
     assert not ok
     assert err.count("\n") == 1 and err.startswith("error: Qt's X11 plugin (libqxcb.so)")
@@ -94,28 +102,29 @@ def test_renamed_ubuntu_packages_are_picked_when_apt_knows_only_the_new_name():
 
 
 def test_all_there_is_fine(pyside):
-    verdict = pc.check({"DISPLAY": ":0"}, "Linux", feed({"libqxcb.so": LDD_FINE}), pyside)
+    ldd = feed({"libqxcb.so": LDD_FINE})
+    verdict = pc.check({"DISPLAY": ":0"}, "Linux", ldd, pyside, reachable=up)
     assert verdict.ok
 
 
 @pytest.mark.parametrize("platform", ["offscreen", "minimal", "vnc:size=800x600", "eglfs"])
 def test_a_platform_the_user_chose_is_respected(platform, pyside):
-    verdict = pc.check({"QT_QPA_PLATFORM": platform}, "Linux", no_ldd, pyside)
+    verdict = pc.check({"QT_QPA_PLATFORM": platform}, "Linux", no_ldd, pyside, reachable=up)
     assert verdict.ok
 
 
 def test_a_forced_xcb_is_checked_and_needs_a_display(pyside):
     ldd = feed({"libqxcb.so": LDD_MISSING})
     verdict = pc.check({"QT_QPA_PLATFORM": "xcb", "DISPLAY": ":1"}, "Linux", ldd, pyside,
-                       never_known)
+                       never_known, reachable=up)
     assert not verdict.ok and "libxcb-icccm4" in verdict.message
-    verdict = pc.check({"QT_QPA_PLATFORM": "xcb"}, "Linux", no_ldd, pyside)
+    verdict = pc.check({"QT_QPA_PLATFORM": "xcb"}, "Linux", no_ldd, pyside, reachable=up)
     assert not verdict.ok
     assert verdict.message == "QT_QPA_PLATFORM=xcb needs DISPLAY, which is not set"
 
 
 def test_no_display_is_one_sentence(pyside):
-    verdict = pc.check({}, "Linux", no_ldd, pyside)
+    verdict = pc.check({}, "Linux", no_ldd, pyside, reachable=up)
     assert not verdict.ok
     assert verdict.message.startswith("there is no display to open the editor on")
     assert "strata decompose" in verdict.message and "\n" not in verdict.message
@@ -123,7 +132,7 @@ def test_no_display_is_one_sentence(pyside):
 
 @pytest.mark.parametrize("system", ["Darwin", "Windows"])
 def test_other_systems_are_not_checked(system, pyside):
-    assert pc.check({}, system, no_ldd, pyside).ok
+    assert pc.check({}, system, no_ldd, pyside, reachable=up).ok
 
 
 def test_a_wayland_session_needs_only_the_wayland_plugin(pyside):
@@ -131,13 +140,13 @@ def test_a_wayland_session_needs_only_the_wayland_plugin(pyside):
     ldd = feed({"libqwayland.so": "\tlibwayland-client.so.0 => /lib/libwayland-client.so.0\n",
                 "libqxcb.so": LDD_MISSING})
     assert pc.platforms_to_try(env) == ["wayland", "xcb"]
-    assert pc.check(env, "Linux", ldd, pyside).ok  # Qt takes Wayland; xcb is not needed
+    assert pc.check(env, "Linux", ldd, pyside, reachable=up).ok  # Wayland: xcb is not needed
 
 
 def test_wayland_only_without_its_libraries_says_what_wayland_needs(pyside):
     env = {"WAYLAND_DISPLAY": "wayland-0"}
     ldd = feed({"libqwayland.so": "\tlibwayland-cursor.so.0 => not found\n"})
-    verdict = pc.check(env, "Linux", ldd, pyside, never_known)
+    verdict = pc.check(env, "Linux", ldd, pyside, never_known, reachable=up)
     assert not verdict.ok and verdict.platform == "wayland"
     assert "Qt's Wayland plugin (libqwayland.so)" in verdict.message
     assert "sudo apt-get install libwayland-cursor0" in verdict.message
@@ -148,7 +157,7 @@ def test_xwayland_advice_is_the_x11_packages_when_both_fail(pyside):
     env = {"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0", "XDG_SESSION_TYPE": "wayland"}
     ldd = feed({"libqwayland.so": "\tlibwayland-cursor.so.0 => not found\n",
                 "libqxcb.so": LDD_MISSING})
-    verdict = pc.check(env, "Linux", ldd, pyside, never_known)
+    verdict = pc.check(env, "Linux", ldd, pyside, never_known, reachable=up)
     assert not verdict.ok and verdict.packages == ["libxcb-icccm4", "libxcb-keysyms1"]
 
 
@@ -166,6 +175,28 @@ def test_the_real_plugin_is_found_without_importing_pyside6():
         "assert not any(m.split('.')[0] in ('PySide6', 'shiboken6') for m in sys.modules)\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_a_display_nobody_serves_is_one_sentence(tmp_path, pyside):
+    # Wayland: the compositor's socket in XDG_RUNTIME_DIR; a real listening socket is served.
+    env = {"WAYLAND_DISPLAY": "wayland-7", "XDG_RUNTIME_DIR": str(tmp_path)}
+    verdict = pc.check(env, "Linux", no_ldd, pyside)
+    assert not verdict.ok and verdict.message == (
+        f"WAYLAND_DISPLAY=wayland-7 names a Wayland compositor that is not running here (no "
+        f"{tmp_path}/wayland-7): start the editor from your desktop session")
+    bare = {"WAYLAND_DISPLAY": "wayland-0"}  # as after sudo: no XDG_RUNTIME_DIR
+    assert not pc.display_reachable("wayland", bare)
+    assert "XDG_RUNTIME_DIR is not" in pc.check(bare, "Linux", no_ldd, pyside).message
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(tmp_path / "wayland-7"))
+        server.listen()
+        assert pc.display_reachable("wayland", env)
+    # X11: a local display number no server has; a remote display is not second-guessed.
+    assert not pc.display_reachable("xcb", {"DISPLAY": ":98765"})
+    assert not pc.display_reachable("xcb", {"DISPLAY": "unix:98765.0"})
+    assert pc.display_reachable("xcb", {"DISPLAY": "otherhost:0"})
+    verdict = pc.check({"DISPLAY": ":98765"}, "Linux", no_ldd, pyside)
+    assert verdict.message.startswith("DISPLAY=:98765 names an X server that is not running")
 
 
 def test_the_program_without_a_display_exits_with_one_line(tmp_path):

@@ -18,7 +18,6 @@ from model.base import (
     ProgressCallback,
     as_rgba,
 )
-from model.classic import warmup
 from model.classic.background import complete_background, hidden_texture
 from model.classic.cancel import cancellable
 from model.classic.compose import compose_layers, composite
@@ -154,6 +153,8 @@ class ClassicDecomposer:
                 token.check, segment_design, rgb, alpha_in, lines, token.check
             )
             if (kind == "photo" or not smooth) and not _looks_designed(pieces, h * w):
+                from model.classic import warmup  # here: `python -m` runs it as a script
+
                 if warmup.first_run():  # numba compiles pymatting: say so, it takes a minute
                     report(Progress("preparing", 2, len(STAGES), warmup.FIRST_RUN_MESSAGE))
                     cancellable(token.check, warmup.load)
