@@ -161,6 +161,13 @@ def test_xwayland_advice_is_the_x11_packages_when_both_fail(pyside):
     assert not verdict.ok and verdict.packages == ["libxcb-icccm4", "libxcb-keysyms1"]
 
 
+def test_a_frozen_build_finds_pyside6_in_its_bundle(pyside, monkeypatch):
+    """PyInstaller's one-folder build unpacks PySide6 into sys._MEIPASS (_internal/)."""
+    monkeypatch.setattr(sys, "_MEIPASS", str(pyside.parent), raising=False)
+    assert pc.pyside_dir() == pyside
+    assert pc.plugin_path("xcb") == pyside / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+
+
 def test_the_real_plugin_is_found_without_importing_pyside6():
     """In a fresh interpreter: the check finds PySide6's libqxcb.so, runs the real ldd on it,
     and PySide6 is still not imported (the launcher checks before Qt starts)."""
