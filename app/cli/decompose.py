@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from app.cli.options import add_max_pixels
+from app.cli.options import OUTPUT_FORMATS, add_max_pixels
 
 MAX_LAYERS = 20
 
@@ -27,11 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "decompose",
         help="split a picture into RGBA layers",
-        description="Decompose INPUT into layers and write OUTPUT, chosen by its extension: "
-        ".psd, .ora, .strata (session), .png/.jpg/.webp (flattened), or a path without an "
-        "extension (or an existing folder) for a folder of layer PNGs. OUTPUT is checked "
-        "before the work starts: an unknown extension, the input itself or a folder that "
-        "cannot be written is refused.",
+        description=f"Decompose INPUT into layers and write OUTPUT, chosen by its extension: "
+        f"{OUTPUT_FORMATS}. OUTPUT is checked before the work starts: another extension, the "
+        "input itself or a folder that cannot be written is refused.",
     )
     p.add_argument("input", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT")

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.cli.options import add_max_pixels
+from app.cli.options import OUTPUT_FORMATS, add_max_pixels
 from app.core.formats import check_output, detect_format, load_document, save_document
 
 _KIND_NAMES = {
@@ -33,9 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("input", help=_INPUT_HELP)
     export.add_argument(
         "-o", "--output", required=True,
-        help="output path; the extension picks the format (.psd, .ora, .strata, .png, .jpg, "
-        ".jpeg, .webp); a path without one, or an existing folder, is a folder of layer PNGs; "
-        "never the input itself",
+        help=f"output path, its extension picks the format: {OUTPUT_FORMATS}; never the input",
     )
     add_max_pixels(export)
     export.set_defaults(handler=run_export)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from app.core.formats import EXPORT_EXTENSIONS
 from app.core.formats.limits import DEFAULT_MAX_PIXELS
+
+OUTPUT_FORMATS = (
+    f"{', '.join(EXPORT_EXTENSIONS)} (the flat ones hold the composite), or a path without an "
+    "extension (or an existing folder) for a folder of layer PNGs"
+)
 
 MAX_PIXELS_HELP = (
     f"the largest picture any reader accepts, in pixels (default {DEFAULT_MAX_PIXELS}, or "

@@ -3,8 +3,9 @@
 Both operations keep the composite: merging two neighbours replaces them by their own
 "over" composite; splitting divides one layer's pixels into two disjoint sets (separate
 connected parts first, else two colour clusters), so nothing overlaps. A
-split is only taken when both parts are meaningful layers (`model.layers.is_meaningful`);
-when no layer can be split so, fewer layers than asked for come back (never empty ones).
+split is only taken when both parts hold as much as a piece must (MIN_PIECE of the picture in
+`model.layers.solid_pixels`); when no layer splits so, fewer layers than asked for come back
+(never empty or speckled ones).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from model.layers import is_meaningful, over
+from model.layers import min_solid_pixels, over, solid_pixels
 
 MAX_AUTO = 8
+MIN_PIECE = 0.006  # pieces smaller than this fraction of the canvas stay in the background
 TEXT_WEIGHT = 3.0  # text layers are worth keeping: merge them last
 
 
@@ -76,21 +78,24 @@ def _split_candidates(layer: Layer):
 
 
 def _split(layer: Layer) -> list[Layer] | None:
-    """The layer as two meaningful layers, or None when no split gives two."""
+    """The layer as two layers that each hold as much as a piece must (MIN_PIECE of the
+    picture, in solid pixels, so never a dust of specks), or None when no split gives two."""
+    canvas = layer.rgba.shape[0] * layer.rgba.shape[1]
+    least = max(min_solid_pixels(canvas), MIN_PIECE * canvas)
     for masks in _split_candidates(layer):
         parts = []
         for mask in masks:
             rgba = layer.rgba.copy()
             rgba[~mask] = 0
             parts.append(rgba)
-        if all(is_meaningful(part) for part in parts):
+        if all(solid_pixels(part[:, :, 3]) >= least for part in parts):
             return [Layer(part, layer.name, layer.kind) for part in parts]
     return None
 
 
 def split_to(layers: list[Layer], n: int) -> list[Layer]:
     layers = list(layers)
-    unsplittable: set[int] = set()  # ids of layers no split turns into two meaningful ones
+    unsplittable: set[int] = set()  # ids of layers no split turns into two big enough parts
     while len(layers) < n:
         # Split the most important splittable layer; foreground before background.
         order = sorted(
@@ -107,13 +112,13 @@ def split_to(layers: list[Layer], n: int) -> list[Layer]:
             layers[i : i + 1] = parts
             break
         else:
-            return layers  # no layer splits into two meaningful ones
+            return layers  # no layer splits into two big enough parts
     return layers
 
 
 def fit_count(layers: list[Layer], n: int | None) -> tuple[list[Layer], list[str]]:
     """At most `n` layers (or a sensible number when n is None) and any warnings. Fewer than
-    `n` only when no layer splits into two meaningful ones (model.layers says so)."""
+    `n` only when no layer splits into two big enough parts (model.layers then says so)."""
     warnings: list[str] = []
     if n is None:
         return merge_to(layers, MAX_AUTO), warnings
