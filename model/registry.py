@@ -1,10 +1,15 @@
-"""Backends by name, and the `auto` choice (qwen when it can run here, else classic)."""
+"""Backends by name, and the `auto` choice (qwen when it can run here, else classic).
+
+Every backend handed out here is wrapped in `model.layers.CheckedDecomposer`, so each result
+holds only meaningful layers, whoever asks (CLI, editor, evaluation).
+"""
 
 from __future__ import annotations
 
 import importlib
 
 from model.base import DecomposeError, DecomposeOptions, Decomposer
+from model.layers import CheckedDecomposer
 
 # name -> "module:Class"; modules import lazily so that torch is only loaded for qwen.
 BACKENDS: dict[str, str] = {
@@ -25,7 +30,8 @@ def get_backend(name: str) -> Decomposer:
         raise DecomposeError(f"unknown backend '{name}'; choose one of: {', '.join(BACKENDS)}")
     if name not in _instances:
         module_name, class_name = BACKENDS[name].split(":")
-        _instances[name] = getattr(importlib.import_module(module_name), class_name)()
+        backend = getattr(importlib.import_module(module_name), class_name)()
+        _instances[name] = CheckedDecomposer(backend)
     return _instances[name]
 
 

@@ -283,20 +283,19 @@ def test_canvas_in_layers_json_must_match_the_pngs(tmp_path):
     assert "the layer PNGs are 64x48, not the 10x10 canvas" in failure(folder)
     _edit_json(folder, lambda info: info.update(layers=[], canvas={"width": 10**6,
                                                                    "height": 10**6}))
-    assert "more than the limit" in failure(folder)
+    assert "the image is 1000000x1000000 pixels, wider or taller than" in failure(folder)
 
 
 def test_pixel_limits(tmp_path):
     folder = _saved(tmp_path)  # 64x48 = 3072 pixels a layer
-    assert "00.png: the image is 64x48 pixels, more than the limit" in failure(
-        folder, max_pixels=3000
-    )
+    assert "00.png: the image is 64x48 = 3,072 pixels, larger than the pixel limit of " \
+        "3,000" in failure(folder, max_pixels=3000)
     opaque = np.full((48, 64, 4), 255, np.uint8)
     many = tmp_path / "many"
     many.mkdir()
     for index in range(9):
         write_png(many / f"{index:02d}.png", opaque)
-    assert "the layers together hold more than 8x the limit" in failure(many, max_pixels=3072)
+    assert "the layers together hold more than 8x the pixel limit" in failure(many, max_pixels=3072)
     assert len(load_document(many, max_pixels=3072 + 400).layers) == 9
 
 

@@ -6,6 +6,8 @@ import argparse
 import sys
 import time
 
+from app.cli.options import OUTPUT_FORMATS, add_max_pixels
+
 MAX_LAYERS = 20
 
 
@@ -25,16 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "decompose",
         help="split a picture into RGBA layers",
-        description="Decompose INPUT into layers and write OUTPUT, chosen by its extension: "
-        ".psd, .ora, .strata (session), .png (flattened) or a folder of layer PNGs.",
+        description=f"Decompose INPUT into layers and write OUTPUT, chosen by its extension: "
+        f"{OUTPUT_FORMATS}. OUTPUT is checked before the work starts: another extension, the "
+        "input itself or a folder that cannot be written is refused.",
     )
     p.add_argument("input", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
     p.add_argument("--layers", type=layer_count, default=None, metavar="N|auto",
-                   help="number of layers (default: auto)")
+                   help="at most N layers (default: auto); when fewer meaningful layers are "
+                   "found, fewer come back with a warning")
     p.add_argument("--backend", choices=["auto", "classic", "qwen"], default="auto",
                    help="auto = qwen when its weights and a GPU are here, else classic")
     add_backend_options(p)
+    add_max_pixels(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress, only errors")
     p.set_defaults(handler=run)
 
@@ -48,7 +53,8 @@ def add_backend_options(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--prompt", default=None,
                         help="qwen: describe the picture (default: caption)")
-    parser.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
+    parser.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto",
+                        help="where qwen runs (classic always runs on the CPU)")
     parser.add_argument("--offload", choices=["auto", "none", "model", "sequential"],
                         default="auto")
 
@@ -97,18 +103,29 @@ class ProgressPrinter:
             self._bar = None
 
 
+def device_warning(backend: str, device: str) -> str | None:
+    """A warning when a device was asked for that the chosen backend does not use."""
+    if backend == "classic" and device not in ("auto", "cpu"):
+        return f"the classic backend runs on the CPU; --device {device} is not used"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from app.core.document import Document
-    from app.core.formats import load_image_rgba, save_document
+    from app.core.formats import check_output, load_image_rgba, save_document
     from model.base import as_rgba
     from model.registry import choose_backend
 
     notes: list[str] = []  # printed after success, so a failure prints exactly one line
 
+    check_output(args.output, (args.input,))  # before seconds or minutes of work
     options = options_from_args(args)
     rgba = as_rgba(load_image_rgba(args.input))
     backend, reason = choose_backend(args.backend, options)
     notes.append(f"backend: {reason}")
+    unused = device_warning(backend.name, args.device)
+    if unused:
+        notes.append(f"warning: {unused}")
     printer = ProgressPrinter(args.quiet)
     start = time.perf_counter()
     try:
@@ -136,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
     )
     save_document(doc, args.output)
     count = len(doc.layers)
-    notes.append(f"wrote {count} layers to {args.output} ({result.backend}, {seconds:.1f} s)")
+    notes.append(f"wrote {count} layer{'s' if count != 1 else ''} to {args.output} "
+                 f"({result.backend}, {seconds:.1f} s)")
     if not args.quiet:
         print("\n".join(notes), file=sys.stderr)
     return 0

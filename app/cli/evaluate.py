@@ -15,7 +15,8 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from app.cli.decompose import add_backend_options, options_from_args
+from app.cli.decompose import add_backend_options, device_warning, options_from_args
+from app.cli.options import add_max_pixels
 
 
 @contextmanager
@@ -54,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     dataset.add_argument(
         "--dedupe-bits", type=int, default=2, help="perceptual-hash distance counted as duplicate"
     )
+    add_max_pixels(dataset)
     dataset.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     dataset.set_defaults(handler=run_dataset)
 
@@ -73,14 +75,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--merges", type=int, default=5, help="largest merge count k (default 5)")
     ev.add_argument("--json", action="store_true", help="print JSON instead of the table")
     ev.add_argument("--save-pred", metavar="DIR", help="also write the predicted layers here")
+    add_max_pixels(ev)
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     backend = ev.add_argument_group("backend options (as for decompose)")
     add_backend_options(backend)
     ev.set_defaults(handler=run_eval)
 
 
+def _check_folder_output(folder: Path, source: str | None = None) -> None:
+    """An output folder is refused before the work when it is the input or not writable."""
+    from app.core.errors import ExportFailed
+    from app.core.formats import check_writable_folder
+
+    if folder.exists() and not folder.is_dir():
+        raise ExportFailed(folder, "a file has that name, not a folder")
+    if source is not None and Path(source).exists() and folder.exists() and (
+        folder.resolve() == Path(source).resolve()
+    ):
+        raise ExportFailed(folder, "that is the input folder; choose another output folder")
+    check_writable_folder(folder)
+
+
 def run_dataset(args: argparse.Namespace) -> int:
     out = Path(args.output)
+    _check_folder_output(out, args.psd_dir)
     if args.synthetic is not None:
         if args.psd_dir:
             raise ValueError("give either PSD_DIR or --synthetic N, not both")
@@ -129,7 +147,12 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.merges < 0:
         raise ValueError("--merges must be 0 or more")
+    if args.save_pred:
+        _check_folder_output(Path(args.save_pred), args.dataset)
     predictor = _predictor(args)
+    unused = device_warning(predictor.backend or "", args.device)
+    if unused and not args.quiet:
+        print(f"warning: {unused}", file=sys.stderr)
     with _progress_bar(args.quiet, "sample") as (update, set_total):
         report = evaluate(
             Path(args.dataset),

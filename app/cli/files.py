@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from app.core.formats import detect_format, load_document, save_document
+from app.cli.options import OUTPUT_FORMATS, add_max_pixels
+from app.core.formats import check_output, detect_format, load_document, save_document
 
 _KIND_NAMES = {
     "psd": "PSD",
@@ -22,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     info = sub.add_parser("info", help="show what a layered (or flat) file holds")
     info.add_argument("file", help=_INPUT_HELP)
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    info.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
+    add_max_pixels(info)
     info.set_defaults(handler=run_info)
 
     export = sub.add_parser(
@@ -32,10 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("input", help=_INPUT_HELP)
     export.add_argument(
         "-o", "--output", required=True,
-        help="output path; the extension picks the format (.psd, .ora, .strata, .png, .jpg, "
-        ".webp); a path without one is a folder of layer PNGs",
+        help=f"output path, its extension picks the format: {OUTPUT_FORMATS}; never the input",
     )
-    export.add_argument("--max-pixels", type=int, default=None, help="refuse larger images")
+    add_max_pixels(export)
     export.set_defaults(handler=run_export)
 
 
@@ -48,6 +48,7 @@ def _kind(path: Path) -> str:
 
 
 def describe(path: Path, max_pixels: int | None = None) -> dict:
+    """What `info` shows; the pixel limit is the call's, else the program's."""
     doc = load_document(path, max_pixels)
     layers = []
     for index, layer in enumerate(doc.layers):
@@ -79,7 +80,7 @@ def _num(v: float) -> str:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    info = describe(Path(args.file), args.max_pixels)
+    info = describe(Path(args.file))
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2, default=str))
         return 0
@@ -101,7 +102,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     source, target = Path(args.input), Path(args.output)
-    doc = load_document(source, args.max_pixels)
+    check_output(target, (source,))
+    doc = load_document(source)
     save_document(doc, target)
     count = len(doc.layers)
     print(f"wrote {target} ({doc.width}x{doc.height}, {count} layer{'s' if count != 1 else ''})")

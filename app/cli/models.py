@@ -97,9 +97,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from model.qwen.download import download
+    from model.qwen.download import download, require_hub
     from model.qwen.weights import DEFAULT_MODEL
 
+    require_hub()
+    if args.to:
+        from app.core.formats import check_writable_folder
+
+        check_writable_folder(args.to)
     repo = args.repo or DEFAULT_MODEL
     where = args.to or "the Hugging Face cache"
     if not args.quiet:

@@ -141,3 +141,27 @@ class Layer:
         """A new layer (new id) sharing these read-only pixels."""
         params = self.params if name is None else self.params.with_(name=name)
         return Layer(self.pixels, self.origin, params)
+
+    def cropped_to_content(self) -> Layer:
+        """This layer (same id) with its pixels cropped to those with alpha > 0, looking the
+        same on the canvas: the offset moves the scale's centre back where it was. Itself when
+        already tight; one transparent pixel at its origin when nothing is visible."""
+        box = content_bbox(self.pixels[:, :, 3])
+        w, h = self.size
+        if box == (0, 0, w, h):
+            return self
+        if box is None:
+            box = (0, 0, 1, 1)
+            pixels = np.zeros((1, 1, 4), np.uint8)
+        else:
+            x, y, bw, bh = box
+            pixels = self.pixels[y : y + bh, x : x + bw]
+        cropped = Layer(pixels, (self.origin[0] + box[0], self.origin[1] + box[1]),
+                        self.params, self.id)
+        # offset' = offset + (centre - centre') * (1 - scale), as for any re-cropped layer
+        (cx, cy), (ncx, ncy) = self.center, cropped.center
+        (sx, sy), (dx, dy) = self.params.scale, self.params.offset
+        cropped.params = self.params.with_(
+            offset=(dx + (cx - ncx) * (1 - sx), dy + (cy - ncy) * (1 - sy))
+        )
+        return cropped

@@ -161,4 +161,5 @@ def extract_layers(layer: Layer, box: Box, name: str) -> tuple[Layer, Layer]:
 def extract_command(doc: Document, layer: Layer, region: np.ndarray):
     """One undoable step: the layer replaced by [filled layer, extracted object]."""
     background, extracted = extract_region(layer, region, doc.unique_name("Extracted"))
+    background = background.cropped_to_content()  # the hole may have emptied its edges
     return commands.replace_layer(doc, layer.id, [background, extracted], "Extract to Layer")

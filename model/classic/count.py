@@ -2,7 +2,10 @@
 
 Both operations keep the composite: merging two neighbours replaces them by their own
 "over" composite; splitting divides one layer's pixels into two disjoint sets (separate
-connected parts first, else two colour clusters), so nothing overlaps.
+connected parts first, else two colour clusters), so nothing overlaps. A
+split is only taken when both parts hold as much as a piece must (MIN_PIECE of the picture in
+`model.layers.solid_pixels`); when no layer splits so, fewer layers than asked for come back
+(never empty or speckled ones).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from model.classic.pieces import box_of, quantise
+from model.layers import min_solid_pixels, over, solid_pixels
 
 MAX_AUTO = 8
+MIN_PIECE = 0.006  # pieces smaller than this fraction of the canvas stay in the background
 TEXT_WEIGHT = 3.0  # text layers are worth keeping: merge them last
 
 
@@ -34,27 +38,6 @@ class Layer:
         return self._importance
 
 
-def over(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Straight RGBA uint8 "over" of two layers, as one layer (worked out where the upper
-    layer is visible; elsewhere the lower layer is kept as it is)."""
-    out = lower.copy()
-    box = box_of(upper[:, :, 3] > 0)
-    if box is None:
-        return out
-    y0, y1, x0, x1 = box
-    lo, up_ = lower[y0:y1, x0:x1], upper[y0:y1, x0:x1]
-    la = lo[:, :, 3:4].astype(np.float32) / 255.0
-    ua = up_[:, :, 3:4].astype(np.float32) / 255.0
-    out_a = ua + (1.0 - ua) * la
-    out_p = up_[:, :, :3].astype(np.float32) / 255.0 * ua + (1.0 - ua) * la * (
-        lo[:, :, :3].astype(np.float32) / 255.0
-    )
-    rgb = np.where(out_a > 0, out_p / np.maximum(out_a, 1e-8), lo[:, :, :3] / 255.0)
-    merged = np.concatenate([rgb, out_a], axis=-1)
-    out[y0:y1, x0:x1] = quantise(merged)
-    return out
-
-
 def merge_to(layers: list[Layer], n: int) -> list[Layer]:
     layers = list(layers)
     while len(layers) > n:
@@ -66,18 +49,22 @@ def merge_to(layers: list[Layer], n: int) -> list[Layer]:
     return layers
 
 
-def _split_masks(layer: Layer) -> tuple[np.ndarray, np.ndarray] | None:
-    """Two disjoint, non-empty pixel sets covering the layer's visible pixels."""
+def _split_candidates(layer: Layer):
+    """Ways to divide the layer's visible pixels into two disjoint, non-empty sets, in order of
+    preference: separate connected parts, two colour clusters. (Cutting one flat area in two
+    halves would make the count but finds nothing: such a layer stays whole.)"""
     visible = layer.rgba[:, :, 3] > 0
     if visible.sum() < 2:
-        return None
+        return
     labels, n = ndimage.label(visible, structure=np.ones((3, 3), bool))
     if n > 1:
         areas = np.bincount(labels.ravel())
         areas[0] = 0
         biggest = labels == int(np.argmax(areas))
-        return biggest, visible & ~biggest
-    pixels = layer.rgba[visible][:, :4].astype(np.float32)
+        yield biggest, visible & ~biggest
+    # Colour only: the edge of a flat shape differs in alpha, not in (straight) colour, and a
+    # ring of edge pixels is not a layer.
+    pixels = layer.rgba[visible][:, :3].astype(np.float32)
     if np.ptp(pixels, axis=0).max() > 0:
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
         sample = pixels if len(pixels) <= 50000 else pixels[:: len(pixels) // 50000 + 1]
@@ -87,22 +74,28 @@ def _split_masks(layer: Layer) -> tuple[np.ndarray, np.ndarray] | None:
         if 0 < part.sum() < len(part):
             first = np.zeros_like(visible)
             first[visible] = part
-            return first, visible & ~first
-    # One flat connected area: cut it in two halves along its longer side.
-    ys, xs = np.nonzero(visible)
-    if np.ptp(xs) >= np.ptp(ys):
-        cut = xs < np.median(xs) if np.ptp(xs) else np.arange(xs.size) < xs.size // 2
-    else:
-        cut = ys < np.median(ys) if np.ptp(ys) else np.arange(ys.size) < ys.size // 2
-    if not 0 < cut.sum() < cut.size:
-        cut = np.arange(xs.size) < xs.size // 2
-    first = np.zeros_like(visible)
-    first[ys[cut], xs[cut]] = True
-    return first, visible & ~first
+            yield first, visible & ~first
+
+
+def _split(layer: Layer) -> list[Layer] | None:
+    """The layer as two layers that each hold as much as a piece must (MIN_PIECE of the
+    picture, in solid pixels, so never a dust of specks), or None when no split gives two."""
+    canvas = layer.rgba.shape[0] * layer.rgba.shape[1]
+    least = max(min_solid_pixels(canvas), MIN_PIECE * canvas)
+    for masks in _split_candidates(layer):
+        parts = []
+        for mask in masks:
+            rgba = layer.rgba.copy()
+            rgba[~mask] = 0
+            parts.append(rgba)
+        if all(solid_pixels(part[:, :, 3]) >= least for part in parts):
+            return [Layer(part, layer.name, layer.kind) for part in parts]
+    return None
 
 
 def split_to(layers: list[Layer], n: int) -> list[Layer]:
     layers = list(layers)
+    unsplittable: set[int] = set()  # ids of layers no split turns into two big enough parts
     while len(layers) < n:
         # Split the most important splittable layer; foreground before background.
         order = sorted(
@@ -110,24 +103,22 @@ def split_to(layers: list[Layer], n: int) -> list[Layer]:
             key=lambda i: (layers[i].kind == "background", -layers[i].importance),
         )
         for i in order:
-            masks = _split_masks(layers[i])
-            if masks is None:
+            if id(layers[i]) in unsplittable:
                 continue
-            parts = []
-            for mask in masks:
-                rgba = layers[i].rgba.copy()
-                rgba[~mask] = 0
-                parts.append(rgba)
-            name, kind = layers[i].name, layers[i].kind
-            layers[i : i + 1] = [Layer(parts[0], name, kind), Layer(parts[1], name, kind)]
+            parts = _split(layers[i])
+            if parts is None:
+                unsplittable.add(id(layers[i]))
+                continue
+            layers[i : i + 1] = parts
             break
         else:
-            return layers  # nothing left to split (every layer is a single pixel)
+            return layers  # no layer splits into two big enough parts
     return layers
 
 
 def fit_count(layers: list[Layer], n: int | None) -> tuple[list[Layer], list[str]]:
-    """Exactly `n` layers (or a sensible number when n is None) and any warnings."""
+    """At most `n` layers (or a sensible number when n is None) and any warnings. Fewer than
+    `n` only when no layer splits into two big enough parts (model.layers then says so)."""
     warnings: list[str] = []
     if n is None:
         return merge_to(layers, MAX_AUTO), warnings
@@ -136,12 +127,9 @@ def fit_count(layers: list[Layer], n: int | None) -> tuple[list[Layer], list[str
     if len(layers) < n:
         found = len(layers)
         layers = split_to(layers, n)
-        warnings.append(
-            f"found {found} distinct part(s); split some of them to make the {n} layers asked for"
-        )
-        while len(layers) < n:
-            h, w = layers[0].rgba.shape[:2]
-            layers.append(Layer(np.zeros((h, w, 4), np.uint8), "Empty", "part"))
-            if len(warnings) == 1:
-                warnings.append("the image is too small to split further; added empty layers")
+        if len(layers) > found:
+            warnings.append(
+                f"found {found} distinct part(s); split some of them into separate pieces or "
+                f"colours to make {len(layers)} layers"
+            )
     return layers, warnings

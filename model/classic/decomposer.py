@@ -21,7 +21,7 @@ from model.base import (
 from model.classic.background import complete_background, hidden_texture
 from model.classic.cancel import cancellable
 from model.classic.compose import compose_layers, composite
-from model.classic.count import Layer, fit_count
+from model.classic.count import MIN_PIECE, Layer, fit_count
 from model.classic.design import segment_design
 from model.classic.kind import detect_kind
 from model.classic.naming import unique_names
@@ -33,7 +33,6 @@ from model.classic.text import detect_text
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
 MAX_LAYERS = 20
 MAX_MEGAPIXELS = 40  # about 4 GB of working memory at this size
-MIN_PIECE = 0.006  # pieces smaller than this fraction of the canvas stay in the background
 DESIGNED_SHAPES = 0.02  # flat shapes covering this much of a photo make it a design
 MIN_BAND_SIDE = 64  # smaller pictures are not searched for translucent bands
 RIM_LEAK = 0.2  # a layer with this little of its alpha mass in the band's tint may go above it

@@ -39,8 +39,13 @@ def _save_png(path: Path, rgba: np.ndarray) -> None:
 
 
 def read_rgba(path: Path) -> np.ndarray:
+    from app.core.formats.limits import check_size, max_pixels
+
     try:
         with Image.open(path) as image:
+            reason = check_size(image.width, image.height, max_pixels())
+            if reason:
+                raise DatasetError(f"cannot read {path}: {reason}")
             return np.asarray(image.convert("RGBA")).copy()
     except (OSError, ValueError) as exc:
         raise DatasetError(f"cannot read {path}: {exc}") from exc

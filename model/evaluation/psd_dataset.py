@@ -135,6 +135,11 @@ def convert_psd(path: Path, max_layers: int = 20, short_side: int = 512) -> _Con
     except Exception as exc:  # noqa: BLE001 - any parser failure is a reason to skip
         raise SkipPsd(f"psd-tools cannot read it: {exc}".splitlines()[0]) from exc
     width, height = psd.size
+    from app.core.formats.limits import check_size, max_pixels
+
+    too_big = check_size(width, height, max_pixels())
+    if too_big:
+        raise SkipPsd(too_big)
     if min(width, height) < MIN_SIDE:
         raise SkipPsd(f"too small: {width}x{height} (the short side must be {MIN_SIDE} or more)")
     viewport = (0, 0, width, height)

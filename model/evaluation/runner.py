@@ -34,6 +34,7 @@ class Predictor:
     name: str  # e.g. "backend classic", "baseline kmeans", "predictions /path"
     predict: Callable[[Sample], list[np.ndarray]]
     timed: bool = True  # whether its seconds measure a decomposition (not a file read)
+    backend: str | None = None  # the decomposer's name, when it is one
 
 
 def decomposer_predictor(
@@ -43,7 +44,7 @@ def decomposer_predictor(
         result = decomposer.decompose(sample.composite, options)
         return [layer.rgba for layer in result.layers]
 
-    return Predictor(label or f"backend {decomposer.name}", predict)
+    return Predictor(label or f"backend {decomposer.name}", predict, backend=decomposer.name)
 
 
 def backend_predictor(name: str, options: DecomposeOptions) -> Predictor:

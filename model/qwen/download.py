@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from model.base import Cancelled, CancelToken, DecomposeError, Progress
+from model.qwen.pipeline import INSTALL_HINT
 from model.qwen.weights import DEFAULT_MODEL, WeightsReport, check_folder
 
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.md", "LICENSE*"]
@@ -32,6 +33,16 @@ def _network_message(exc: BaseException) -> str:
         f"could not reach the Hugging Face Hub ({first[:200]}); check the network connection "
         "(or HTTPS_PROXY / HF_ENDPOINT) and run the command again: it resumes where it stopped"
     )
+
+
+def require_hub() -> None:
+    """DownloadError naming the extra to install when huggingface_hub cannot be imported."""
+    try:
+        import huggingface_hub  # noqa: F401
+    except ImportError:
+        raise DownloadError(
+            f"downloading the weights needs the qwen extra, which is not installed: {INSTALL_HINT}"
+        ) from None
 
 
 def _existing_parent(path: Path) -> Path:
@@ -108,6 +119,7 @@ def download(
     show_bars: bool = True,
 ) -> WeightsReport:
     """Download (or finish downloading) the weights; returns the completeness report."""
+    require_hub()
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         raise DownloadError(
             "HF_HUB_OFFLINE is set, so nothing can be downloaded; unset it and run again"

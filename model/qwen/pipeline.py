@@ -22,7 +22,7 @@ MIN_DIFFUSERS = (0, 37)
 INSTALL_HINT = (
     "install Strata with `installer/install.sh --with-qwen` (this build has only classic)"
     if getattr(sys, "frozen", False)
-    else "pip install -e .[qwen]"
+    else "pip install -e '.[qwen]' in the checkout, or installer/install.sh --with-qwen"
 )
 REQUIRED_PACKAGES = ("torch", "diffusers", "transformers", "safetensors", "huggingface_hub")
 

@@ -3,6 +3,7 @@
     load_document(path, max_pixels=None) -> Document      any supported file or layer folder
     load_image_rgba(path, max_pixels=None) -> ndarray     HxWx4 uint8 (layered: composite)
     save_document(doc, path)                              chosen by extension (or a folder)
+    check_output(path, inputs=())                         the same choice, before the work
 
 Every failure to read raises `ImportFailed` (never another exception, never a partial
 document); every failure to write raises `ExportFailed` and leaves any earlier file intact.
@@ -28,8 +29,15 @@ from app.core.formats.folder import (
     save_folder,
 )
 from app.core.formats.images import load_flat
-from app.core.formats.limits import DEFAULT_MAX_PIXELS, max_pixels_or_default
+from app.core.formats.limits import (
+    DEFAULT_MAX_PIXELS,
+    max_pixels,
+    max_pixels_or_default,
+    set_max_pixels,
+)
 from app.core.formats.ora import ORA_MIMETYPE, load_ora, save_ora
+from app.core.formats.outputs import FOLDER, check_writable_folder, output_format
+from app.core.formats.outputs import check_output as _check_output
 from app.core.formats.psd import PSD_MAGIC, load_psd, save_psd
 from app.core.formats.session import SESSION_EXTENSION, is_session, load_session, save_session
 
@@ -43,13 +51,23 @@ __all__ = [
     "load_image_rgba",
     "save_document",
     "detect_format",
+    "check_output",
+    "check_writable_folder",
+    "max_pixels",
+    "set_max_pixels",
 ]
 
 IMPORT_EXTENSIONS = (
     ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif",
     ".psd", ".psb", ".ora", SESSION_EXTENSION,
 )
-EXPORT_EXTENSIONS = (".psd", ".ora", SESSION_EXTENSION, *FLAT_EXTENSIONS)
+_WRITERS = {
+    ".psd": save_psd,
+    ".ora": save_ora,
+    SESSION_EXTENSION: save_session,
+    **{ext: save_flat for ext in FLAT_EXTENSIONS},
+}
+EXPORT_EXTENSIONS = tuple(_WRITERS)  # and a path without an extension: a folder
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -144,21 +162,25 @@ def load_image_rgba(path: str | os.PathLike[str], max_pixels: int | None = None)
         raise ImportFailed(path, "not enough memory to composite it") from None
 
 
+def check_output(
+    path: str | os.PathLike[str], inputs: tuple[str | os.PathLike[str], ...] = ()
+) -> str:
+    """What `save_document(doc, path)` will write ('.psd', ... or 'folder'), checked before
+    the work: a known extension, none of `inputs`, a folder that can be written. Raises
+    ExportFailed with one sentence."""
+    return _check_output(path, EXPORT_EXTENSIONS, inputs)
+
+
 def save_document(doc: Document, path: str | os.PathLike[str]) -> None:
-    """Write `doc`, the format chosen by the extension; a path without one is a folder."""
+    """Write `doc`, the format chosen by the extension; a path without one (or an existing
+    folder) is a folder of layer PNGs; an unknown extension is refused."""
     path = Path(path)
-    suffix = path.suffix.lower()
+    kind = output_format(path, EXPORT_EXTENSIONS)
     try:
-        if path.is_dir() or suffix not in EXPORT_EXTENSIONS:
+        if kind == FOLDER:
             save_folder(doc, path)
-        elif suffix == ".psd":
-            save_psd(doc, path)
-        elif suffix == ".ora":
-            save_ora(doc, path)
-        elif suffix == SESSION_EXTENSION:
-            save_session(doc, path)
         else:
-            save_flat(doc, path)
+            _WRITERS[kind](doc, path)
     except ExportFailed:
         raise
     except OSError as exc:

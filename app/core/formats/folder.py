@@ -25,6 +25,7 @@ from app.core.formats.atomic import describe_os_error, write_bytes_atomic
 from app.core.formats.bake import bake_layer, composite_rgba, full_canvas
 from app.core.formats.images import decode, open_checked
 from app.core.formats.limits import (
+    LIMIT_WORDS,
     MAX_LAYERS,
     MAX_MANIFEST_BYTES,
     TOTAL_PIXEL_FACTOR,
@@ -38,6 +39,11 @@ _LAYER_FILE = re.compile(r"^\d+\.png$")
 LAYERS_JSON = "layers.json"
 COMPOSITE = "composite.png"
 _LAYOUT_KEYS = {"canvas", "order", "composite", "layers"}  # the rest is the doc's metadata
+
+
+def is_layer_file_name(name: str) -> bool:
+    """A numbered layer PNG (`00.png`, `0001.png`): what a folder's layers are called."""
+    return bool(_LAYER_FILE.match(name))
 
 
 def layer_file_names(count: int) -> list[str]:
@@ -267,7 +273,7 @@ class _FolderReader:
             budget -= layer.pixels.shape[0] * layer.pixels.shape[1]
             if budget < 0:
                 raise self.fail(f"the layers together hold more than {TOTAL_PIXEL_FACTOR}x "
-                                f"the limit of {self.max_pixels:,} pixels")
+                                f"{LIMIT_WORDS} of {self.max_pixels:,}")
             layers.append(layer)
         return layers
 

@@ -3,6 +3,11 @@
 Every decoded picture ends up the same way whatever its mode: EXIF orientation applied,
 an embedded ICC profile converted to sRGB, L/LA/P/CMYK/16-bit/float modes turned into
 RGBA8. The pixel limit is checked from the header, before anything is decoded.
+
+Pillow's own decompression-bomb check is off: it refuses anything over a fixed 179 M pixels
+before the size can be read, with no size in its message and whatever limit the user set.
+`open_checked` applies Strata's limit (`limits.max_pixels()`, `--max-pixels`) instead, from the
+same header, and reads only the first frame.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
 from app.core.errors import ImportFailed
-from app.core.formats.limits import check_size
+from app.core.formats.limits import LIMIT_WORDS, check_size
 
 _SIXTEEN_BIT = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+Image.MAX_IMAGE_PIXELS = None  # see the module docstring: check_size does this job
 
 
 def open_checked(source: str | Path | BinaryIO, path: object, max_pixels: int) -> Image.Image:
@@ -30,7 +36,9 @@ def open_checked(source: str | Path | BinaryIO, path: object, max_pixels: int) -
         try:
             im = Image.open(source)
         except Image.DecompressionBombError:
-            raise ImportFailed(path, "the image is larger than the pixel limit") from None
+            # Only when something set Pillow's own limit again.
+            raise ImportFailed(path, f"the image is larger than {LIMIT_WORDS} Pillow was "
+                               "given") from None
         except (Image.UnidentifiedImageError, SyntaxError):
             raise ImportFailed(path, "the file is not an image Strata can read") from None
     reason = check_size(im.width, im.height, max_pixels)

@@ -24,7 +24,7 @@ from app.core.errors import ExportFailed, ImportFailed
 from app.core.formats.atomic import atomic_file
 from app.core.formats.bake import bake_layer, composite_rgba
 from app.core.formats.images import merged_image_document, to_rgba8
-from app.core.formats.limits import MAX_LAYERS, TOTAL_PIXEL_FACTOR, check_size
+from app.core.formats.limits import LIMIT_WORDS, MAX_LAYERS, TOTAL_PIXEL_FACTOR, check_size
 from app.core.layer import Layer, LayerParams
 
 PSD_MAGIC = b"8BPS"
@@ -121,9 +121,13 @@ class _Reader:
         w, h = leaf.width, leaf.height
         if w <= 0 or h <= 0:
             return _empty(name, leaf.left, leaf.top, visible=visible, opacity=opacity)
-        if check_size(w, h, self.max_pixels) or w * h > self.budget:
+        reason = check_size(w, h, self.max_pixels)
+        if reason:
+            raise ImportFailed(self.path, f"layer '{leaf.name}': {reason}")
+        if w * h > self.budget:
             raise ImportFailed(
-                self.path, f"layer '{leaf.name}' declares {w}x{h} pixels, over the limit"
+                self.path, f"the layers together hold more than {TOTAL_PIXEL_FACTOR}x "
+                f"{LIMIT_WORDS} of {self.max_pixels:,}"
             )
         self.budget -= w * h
         got = _layer_pixels(leaf)
