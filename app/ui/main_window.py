@@ -15,11 +15,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import commands
+from app.core.wording import count
 from app.ui.canvas import Canvas
 from app.ui.decompose_controller import DecomposeController
 from app.ui.documents import DocumentFiles
 from app.ui.extract import box_region, extract_command, stroke_region
+from app.ui.keyboard import UndoKeys
 from app.ui.layer_panel import LayerPanel
+from app.ui.preferences import PreferencesDialog, apply_saved_preferences
 from app.ui.progress import ProgressWidget
 from app.ui.properties import PropertiesPanel
 from app.ui.resources import icon
@@ -32,6 +35,7 @@ from app.ui.window_files import FileDialogsMixin
 class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
     def __init__(self, recovery_dir: str | None = None, autosave_ms: int = 60_000) -> None:
         super().__init__()
+        apply_saved_preferences()
         self.session = EditorSession(parent=self)
         self.last_error: str | None = None
         self.canvas = Canvas(self.session)
@@ -47,6 +51,8 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self._make_docks()
         self._make_status_bar()
         self._connect()
+        # Ctrl+Z / Ctrl+Shift+Z reach the document unless a text is being typed in
+        self.undo_keys = UndoKeys(self, [self.act_undo, self.act_redo])
         self.setAcceptDrops(True)
         self.setWindowIcon(icon("strata"))
         self.resize(1400, 900)
@@ -116,6 +122,10 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.extract_requested.connect(self.extract)
         self.canvas.extract_painted.connect(self.extract_painted)
+        self.canvas.message.connect(self.status_message)
+        # Enter or Esc in a property field hands the keys back to the canvas
+        for field in [*self.properties.slider_fields(), self.layer_panel.opacity]:
+            field.done.connect(self.canvas.setFocus)
         self.files.status.connect(self.status_message)
         self.files.saved.connect(self._update_title)
         self.files.opened.connect(self._update_title)
@@ -145,7 +155,10 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         result = self.decomposer.last_result
         if not applied or result is None:
             return
-        self.result_label.setText(f"{result.backend} · {len(result.layers)} layers")
+        warned = "\u26a0 " if result.warnings else ""
+        self.result_label.setText(
+            f"{warned}{result.backend} \u00b7 {count(len(result.layers), 'layer')}"
+        )
         tip = [f"Decomposed by {self.decomposer.last_reason} on {result.device}."]
         if result.caption:
             tip.append(f"Caption: {result.caption}")
@@ -183,6 +196,8 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
             act.setEnabled(layer is not None)
         self.act_decompose_layer.setEnabled(layer is not None and not running)
         index = -1 if layer is None or doc is None else doc.index_of(layer.id)
+        self.act_lock.setEnabled(layer is not None)
+        self.act_lock.setChecked(layer is not None and layer.locked)
         self.act_merge.setEnabled(index > 0)
         self.act_lower.setEnabled(index > 0)
         self.act_raise.setEnabled(doc is not None and 0 <= index < len(doc.layers) - 1)
@@ -211,6 +226,11 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
 
     def restack(self, step: int) -> None:
         self._push(lambda doc, lid: commands.move_layer(doc, lid, doc.index_of(lid) + step))
+
+    def toggle_lock(self) -> None:
+        layer = self.session.active_layer()
+        if layer is not None:
+            self._push(lambda doc, lid: commands.set_locked(doc, lid, not layer.locked))
 
     def rename_layer(self) -> None:
         self.dock_layers.show()
@@ -260,6 +280,12 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         from app.ui.models_dialog import ModelsDialog
 
         ModelsDialog(self).open()
+
+    def show_preferences(self) -> PreferencesDialog:
+        dialog = PreferencesDialog(self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(
