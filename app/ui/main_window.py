@@ -50,6 +50,7 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self._make_toolbar()
         self._make_docks()
         self._make_status_bar()
+        self._locks: dict[str, bool] = {}
         self._connect()
         # Ctrl+Z / Ctrl+Shift+Z reach the document unless a text is being typed in
         self.undo_keys = UndoKeys(self, [self.act_undo, self.act_redo])
@@ -116,6 +117,8 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         s.changed.connect(self._update_actions)
         s.active_changed.connect(self._update_actions)
         s.document_replaced.connect(self._document_replaced)
+        s.layers_changed.connect(self._remember_locks)
+        s.layer_changed.connect(self._say_lock_change)
         s.undo_stack.cleanChanged.connect(self._update_title)
         s.undo_stack.indexChanged.connect(self._update_title)
         self.canvas.zoom_changed.connect(self._show_zoom)
@@ -166,6 +169,22 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self.result_label.setToolTip("\n".join(tip))
         self.result_label.show()
 
+    def _remember_locks(self) -> None:
+        doc = self.session.doc
+        self._locks = {} if doc is None else {layer.id: layer.locked for layer in doc.layers}
+
+    def _say_lock_change(self, layer_id: str) -> None:
+        """A lock toggled (click, Ctrl+/, undo) replaces any "is locked" line in the status bar."""
+        doc = self.session.doc
+        layer = None if doc is None else next((la for la in doc.layers if la.id == layer_id), None)
+        if layer is None or self._locks.get(layer_id) == layer.locked:
+            return
+        self._locks[layer_id] = layer.locked
+        self.status_message(
+            f"'{layer.name}' is locked against moving." if layer.locked
+            else f"'{layer.name}' is unlocked: it can be moved now."
+        )
+
     def _show_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%")
 
@@ -175,6 +194,7 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self.setWindowModified(self.session.is_modified)
 
     def _document_replaced(self) -> None:
+        self._remember_locks()
         doc = self.session.doc
         self.result_label.hide()
         self.size_label.setText("" if doc is None else f"{doc.width} \u00d7 {doc.height} px")

@@ -80,7 +80,7 @@ class PreferencesDialog(QDialog):
         self.example.setObjectName("hint")
         self.max_pixels.valueChanged.connect(self._show_example)
         self._show_example()
-        default = QPushButton("Default")
+        self.default_button = default = QPushButton("Default")
         default.setToolTip(f"Back to {describe_pixels(DEFAULT_MAX_PIXELS)}")
         default.clicked.connect(lambda: self.max_pixels.setValue(DEFAULT_MAX_PIXELS / MEGA))
         form = QFormLayout()

@@ -95,7 +95,7 @@ class ActionsMixin:
                             "zoom-actual")
         self.act_models = a("&Models...", self.show_models, None, "", "Decomposers and weights")
         self.act_preferences = a("&Preferences...", self.show_preferences,
-                                 K.StandardKey.Preferences, "",
+                                 K("Ctrl+,"), "",
                                  "Largest picture the editor opens")
         self.act_preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.act_about = a("&About Strata", self.show_about)
