@@ -247,6 +247,10 @@ def test_the_position_lock_is_the_psd_layer_lock_flag(tmp_path):
     assert all(flag == 0 for flag in flags[1:])
     back = load_document(path)
     assert [layer.locked for layer in back.layers] == [True, False, False]
+    if IDENTIFY is not None:  # the extra block does not trouble another reader
+        out = subprocess.run([IDENTIFY, "-format", "%wx%h\n", str(path)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert len(out) == 1 + len(doc.layers)  # the merged image, then each layer
     # Photoshop's "lock all" also keeps a layer in place
     psd[1].lock(ProtectedFlags.COMPLETE)
     psd[1].lock(ProtectedFlags.COMPLETE)  # psd-tools 1.26 drops the first lock() of a layer
