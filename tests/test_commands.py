@@ -428,3 +428,93 @@ def test_any_sequence_undoes_and_redoes_exactly(random_document, seed, ops):
         pass
     assert state(doc) == final_state
     np.testing.assert_array_equal(composite_reference(doc), final_img)
+
+
+# --- the position lock
+
+
+def test_lock_toggle_is_one_undoable_step_and_only_the_position_is_locked(doc):
+    layer = doc.layers[2]
+    original = layer.params
+    history = History(doc)
+    history.push(commands.set_locked(doc, layer.id, True))
+    assert layer.locked and history.undo_text == f"Lock '{layer.name}'"
+    for move in (
+        lambda: commands.set_offset(doc, layer.id, (3.0, 4.0)),
+        lambda: commands.translate(doc, layer.id, 1, 0),
+        lambda: commands.set_scale(doc, layer.id, (2.0, 2.0)),
+    ):
+        with pytest.raises(commands.LayerLocked, match=f"'{layer.name}' is locked"):
+            move()
+    # colour, opacity, visibility and name stay editable
+    for edit in (
+        lambda: commands.set_opacity(doc, layer.id, 0.25),
+        lambda: commands.set_recolor(doc, layer.id, Recolor(hue=30.0)),
+        lambda: commands.set_visible(doc, layer.id, False),
+        lambda: commands.rename(doc, layer.id, "Kept"),
+    ):
+        history.push(edit())
+    assert layer.locked and layer.params.opacity == 0.25 and layer.name == "Kept"
+    history.push(commands.set_locked(doc, layer.id, False))
+    assert history.undo_text == "Unlock 'Kept'"
+    history.push(commands.translate(doc, layer.id, 1, 0))
+    while history.undo():
+        pass
+    assert layer.params == original and not layer.locked
+    history.redo()
+    assert layer.locked
+
+
+def test_lock_command_undoes_exactly(doc):
+    check_do_undo(doc, commands.set_locked(doc, doc.layers[0].id, True))
+
+
+def test_a_flat_picture_opens_locked():
+    doc = Document.from_image(np.full((6, 8, 4), 200, np.uint8))
+    assert [layer.locked for layer in doc.layers] == [True]
+
+
+def test_topmost_at_can_pass_over_locked_layers():
+    full = np.full((4, 4, 4), 255, np.uint8)
+    bottom = Layer(full, (0, 0), LayerParams(name="bottom"))
+    middle = Layer(full, (0, 0), LayerParams(name="middle"))
+    top = Layer(full, (0, 0), LayerParams(name="top", locked=True))
+    doc = Document(4, 4, [bottom, middle, top])
+    assert doc.topmost_at(1, 1) is top
+    assert doc.topmost_at(1, 1, unlocked=True) is middle
+    middle.params = middle.params.with_(locked=True)
+    assert doc.topmost_at(1, 1, unlocked=True) is bottom
+    bottom.params = bottom.params.with_(locked=True)
+    assert doc.topmost_at(1, 1, unlocked=True) is None
+
+
+def test_duplicate_of_a_locked_layer_is_free_merge_down_keeps_the_lower_lock(doc):
+    bottom = doc.layers[0]
+    doc.layers[0].params = bottom.params.with_(locked=True)
+    history = History(doc)
+    history.push(commands.duplicate_layer(doc, bottom.id))
+    copy = doc.layers[1]
+    assert copy.name.endswith("copy") and not copy.locked and bottom.locked
+    history.push(commands.merge_down(doc, copy.id))
+    assert doc.layers[0].locked
+    history.push(commands.merge_down(doc, doc.layers[1].id))  # an unlocked layer onto it
+    assert doc.layers[0].locked
+    unlocked = doc.layers[1]
+    assert not unlocked.locked
+
+
+def test_decomposition_locks_the_bottom_of_the_picture_not_of_a_layer():
+    from app.core.decomposition import decompose_document_command, decompose_layer_command
+
+    rgba = np.zeros((10, 12, 4), np.uint8)
+    background = rgba.copy()
+    background[:] = (200, 200, 200, 255)
+    blob = rgba.copy()
+    blob[2:6, 3:8] = (255, 0, 0, 255)
+    doc = Document(12, 10, [Layer.from_canvas(background, "Picture")])
+    history = History(doc)
+    history.push(decompose_document_command(doc, [(background, "Background"), (blob, "Shape")]))
+    assert [layer.locked for layer in doc.layers] == [True, False]
+    parts = [(background[:4, :5], "Under"), (blob[:4, :5], "Over")]
+    history.push(decompose_layer_command(doc, doc.layers[0].id, parts, (0, 0)))
+    assert [layer.locked for layer in doc.layers] == [False, False, False]

@@ -229,3 +229,29 @@ def test_psd_over_the_pixel_limit_and_huge_declared_size(tmp_path):
     (tmp_path / "huge.psd").write_bytes(bytes(data))
     with pytest.raises(ImportFailed, match="huge.psd"):
         load_document(tmp_path / "huge.psd")
+
+
+def test_the_position_lock_is_the_psd_layer_lock_flag(tmp_path):
+    from psd_tools.constants import ProtectedFlags
+
+    doc = make_doc(seed=5, layers=3, size=(40, 30))
+    doc.layers[0].params = doc.layers[0].params.with_(locked=True)
+    path = tmp_path / "locked.psd"
+    save_document(doc, path)
+    psd = PSDImage.open(path)
+    flags = [layer.locks.value if layer.locks is not None else 0 for layer in psd]
+    assert flags[0] == ProtectedFlags.POSITION
+    assert all(flag == 0 for flag in flags[1:])
+    back = load_document(path)
+    assert [layer.locked for layer in back.layers] == [True, False, False]
+    if IDENTIFY is not None:  # the extra block does not trouble another reader
+        out = subprocess.run([IDENTIFY, "-format", "%wx%h\n", str(path)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert len(out) == 1 + len(doc.layers)  # the merged image, then each layer
+    # Photoshop's "lock all" also keeps a layer in place
+    psd[1].lock(ProtectedFlags.COMPLETE)
+    psd[1].lock(ProtectedFlags.COMPLETE)  # psd-tools 1.26 drops the first lock() of a layer
+    psd.save(tmp_path / "all.psd")
+    assert [layer.locked for layer in load_document(tmp_path / "all.psd").layers] == [
+        True, True, False
+    ]

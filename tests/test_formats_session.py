@@ -285,3 +285,21 @@ def test_saving_again_reuses_encoded_layers_but_sees_changed_pixels(tmp_path):
                           doc.layers[2].params, doc.layers[2].id)
     save_document(doc, tmp_path / "a.strata")
     assert np_equal_docs(load_document(tmp_path / "a.strata"), doc)
+
+
+def test_the_position_lock_is_saved_and_old_sessions_still_open(tmp_path):
+    doc = make_doc(seed=4)
+    doc.layers[0].params = doc.layers[0].params.with_(locked=True)
+    save_document(doc, tmp_path / "locked.strata")
+    back = load_document(tmp_path / "locked.strata")
+    assert [layer.locked for layer in back.layers] == [layer.locked for layer in doc.layers]
+    assert back.layers[0].locked and np_equal_docs(doc, back)
+    # a session written before the lock existed has no "locked" key: everything is free
+    _rewrite(tmp_path / "locked.strata", tmp_path / "old.strata",
+             lambda m: [entry.pop("locked") for entry in m["layers"]])
+    old = load_document(tmp_path / "old.strata")
+    assert not any(layer.locked for layer in old.layers)
+    _rewrite(tmp_path / "locked.strata", tmp_path / "bad.strata",
+             lambda m: m["layers"][0].update(locked="yes"))
+    with pytest.raises(ImportFailed, match="locked is not true or false"):
+        load_document(tmp_path / "bad.strata")

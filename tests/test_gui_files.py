@@ -26,8 +26,10 @@ from app.ui.main_window import MainWindow
 
 def edit_a_little(session) -> None:
     doc = session.doc
-    layer = doc.layers[0]
+    layer = doc.layers[0]  # the opened picture: locked against moving, as in Photoshop
+    session.push(commands.set_locked(doc, layer.id, False))
     session.push(commands.translate(doc, layer.id, 12, -7))
+    session.push(commands.set_locked(doc, layer.id, True))  # the session keeps the lock
     session.push(commands.set_recolor(doc, layer.id, Recolor(hue=45.0, brightness=0.1)))
     session.push(commands.duplicate_layer(doc, layer.id))
     session.push(commands.set_opacity(doc, doc.layers[-1].id, 0.5))
@@ -133,7 +135,7 @@ def test_export_failure_is_reported_and_the_session_survives(qtbot, window, tmp_
     wait_files(qtbot, window)
     assert window.last_error is not None and "out.psd" in window.last_error
     assert "\n" not in window.last_error
-    assert window.isWindowModified() and window.session.undo_stack.count() == 4
+    assert window.isWindowModified() and window.session.undo_stack.count() == 6
     assert np.array_equal(doc_composite(window), before)
 
 

@@ -149,6 +149,20 @@ class SetAllLayers(Command):
 # --- Factories: the commands an editor issues, built from the document's current state.
 
 
+class LayerLocked(ValueError):
+    """A move or scale of a layer whose position is locked."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"'{name}' is locked")
+        self.name = name
+
+
+def _check_movable(doc: Document, layer_id: str) -> None:
+    layer = doc.layer(layer_id)
+    if layer.locked:
+        raise LayerLocked(layer.name)
+
+
 def _set(doc: Document, layer_id: str, text: str, key: Hashable | None, **changes) -> SetParams:
     layer = doc.layer(layer_id)
     return SetParams(layer_id, layer.params, layer.params.with_(**changes), text, key)
@@ -163,6 +177,11 @@ def set_visible(doc: Document, layer_id: str, visible: bool) -> SetParams:
     return _set(doc, layer_id, f"{verb} '{doc.layer(layer_id).name}'", None, visible=visible)
 
 
+def set_locked(doc: Document, layer_id: str, locked: bool) -> SetParams:
+    verb = "Lock" if locked else "Unlock"
+    return _set(doc, layer_id, f"{verb} '{doc.layer(layer_id).name}'", None, locked=locked)
+
+
 def set_opacity(
     doc: Document, layer_id: str, opacity: float, gesture: Hashable = None
 ) -> SetParams:
@@ -174,6 +193,7 @@ def set_opacity(
 def set_offset(
     doc: Document, layer_id: str, offset: tuple[float, float], gesture: Hashable = None
 ) -> SetParams:
+    _check_movable(doc, layer_id)
     key = None if gesture is None else ("offset", layer_id, gesture)
     value = (float(offset[0]), float(offset[1]))
     return _set(doc, layer_id, f"Move '{doc.layer(layer_id).name}'", key, offset=value)
@@ -192,6 +212,7 @@ MIN_SCALE, MAX_SCALE = 0.01, 20.0
 def set_scale(
     doc: Document, layer_id: str, scale: tuple[float, float], gesture: Hashable = None
 ) -> SetParams:
+    _check_movable(doc, layer_id)
     key = None if gesture is None else ("scale", layer_id, gesture)
     value = tuple(float(np.clip(s, MIN_SCALE, MAX_SCALE)) for s in scale)
     return _set(doc, layer_id, f"Scale '{doc.layer(layer_id).name}'", key, scale=value)
@@ -221,6 +242,7 @@ def move_layer(doc: Document, layer_id: str, to_index: int) -> MoveLayer:
 def duplicate_layer(doc: Document, layer_id: str) -> AddLayer:
     layer = doc.layer(layer_id)
     copy = layer.copy(doc.unique_name(f"{layer.name} copy"))
+    copy.params = copy.params.with_(locked=False)  # as Photoshop's "Background copy"
     return AddLayer(copy, doc.index_of(layer_id) + 1, f"Duplicate '{layer.name}'")
 
 
@@ -251,6 +273,7 @@ def merge_down(doc: Document, layer_id: str) -> ReplaceLayers:
         raise ValueError("the bottom layer has nothing below to merge into")
     lower, upper = doc.layers[index - 1], doc.layers[index]
     merged = bake_layers(doc, [lower, upper], lower.name)
+    merged.params = merged.params.with_(locked=lower.locked)
     return ReplaceLayers([lower.id, upper.id], [merged], f"Merge Down '{upper.name}'")
 
 

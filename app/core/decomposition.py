@@ -18,9 +18,18 @@ def layers_from_arrays(
     return [Layer.from_canvas(rgba, name, origin) for rgba, name in arrays]
 
 
+def picture_layers(arrays: Sequence[tuple[np.ndarray, str]]) -> list[Layer]:
+    """The layers of a decomposition of the whole picture, bottom first: the bottom one
+    (the photo's background) has its position locked, as Photoshop's Background."""
+    layers = layers_from_arrays(arrays)
+    if layers:
+        layers[0].params = layers[0].params.with_(locked=True)
+    return layers
+
+
 def decompose_document_command(doc: Document, arrays, text: str = "Decompose") -> SetAllLayers:
     """Replace the whole stack by a decomposition of the picture, as one undo step."""
-    return SetAllLayers(layers_from_arrays(arrays), text)
+    return SetAllLayers(picture_layers(arrays), text)
 
 
 def layer_input(doc: Document, layer_id: str) -> tuple[np.ndarray, tuple[int, int]]:
@@ -37,7 +46,8 @@ def layer_input(doc: Document, layer_id: str) -> tuple[np.ndarray, tuple[int, in
 def decompose_layer_command(
     doc: Document, layer_id: str, arrays, origin: tuple[int, int]
 ) -> ReplaceLayers:
-    """Replace one layer by its sub-layers (arrays are the size of the layer's pixels)."""
+    """Replace one layer by its sub-layers (arrays are the size of the layer's pixels); the
+    parts are not locked, even the bottom one: they were asked for in order to move them."""
     name = doc.layer(layer_id).name
     parts = layers_from_arrays(arrays, origin)
     return ReplaceLayers([layer_id], parts, f"Decompose '{name}'")

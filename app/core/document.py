@@ -28,10 +28,13 @@ class Document:
 
     @classmethod
     def from_image(cls, rgba: np.ndarray, name: str = "Background") -> Document:
-        """A one-layer document holding a flat RGBA image, kept as the source too."""
+        """A one-layer document holding a flat RGBA image, kept as the source too.
+
+        The layer is the photo itself, so its position is locked, as Photoshop's Background.
+        """
         h, w = rgba.shape[:2]
         rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
-        doc = cls(w, h, [Layer.from_canvas(rgba, name)], source=rgba)
+        doc = cls(w, h, [Layer.from_canvas(rgba, name, locked=True)], source=rgba)
         return doc
 
     def index_of(self, layer_id: str) -> int:
@@ -43,9 +46,12 @@ class Document:
     def layer(self, layer_id: str) -> Layer:
         return self.layers[self.index_of(layer_id)]
 
-    def topmost_at(self, x: float, y: float) -> Layer | None:
-        """The topmost visible layer with a non-transparent pixel at canvas (x, y)."""
+    def topmost_at(self, x: float, y: float, unlocked: bool = False) -> Layer | None:
+        """The topmost visible layer with a non-transparent pixel at canvas (x, y); with
+        `unlocked`, the topmost such layer whose position is not locked."""
         for layer in reversed(self.layers):
+            if unlocked and layer.locked:
+                continue
             if layer.params.visible and layer.contains(x, y):
                 return layer
         return None

@@ -47,6 +47,8 @@ class LayerParams:
     offset: tuple[float, float] = (0.0, 0.0)  # translation in canvas pixels
     scale: tuple[float, float] = (1.0, 1.0)  # about the source content's centre
     recolor: Recolor = field(default_factory=Recolor)
+    # Position lock (Photoshop's "lock position"): the layer cannot be moved or scaled.
+    locked: bool = False
 
     def with_(self, **changes: object) -> LayerParams:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -100,6 +102,10 @@ class Layer:
     @property
     def name(self) -> str:
         return self.params.name
+
+    @property
+    def locked(self) -> bool:
+        return self.params.locked
 
     @property
     def size(self) -> tuple[int, int]:

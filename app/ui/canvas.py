@@ -47,6 +47,11 @@ ACCENT = QColor("#4a9eff")
 HOVER = QColor(74, 158, 255, 170)
 
 
+def locked_hint(name: str) -> str:
+    """Why a layer did not move, for the status bar."""
+    return f"'{name}' is locked \u2014 click the lock in the Layers panel to move it"
+
+
 def _checker_brush() -> QBrush:
     tile = QPixmap(16, 16)
     tile.fill(QColor("#ffffff"))
@@ -62,6 +67,7 @@ class Canvas(QWidget):
     cursor_moved = Signal(float, float)  # canvas coordinates under the mouse
     extract_requested = Signal(QRectF)  # a canvas rectangle dragged with the extract tool
     extract_painted = Signal(list, float)  # canvas points and brush radius of a painted region
+    message = Signal(str)  # a line for the status bar (why a layer did not move)
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -258,11 +264,13 @@ class Canvas(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(QPen(QColor(0, 0, 0, 140), 3))
             painter.drawRect(rect)
-            painter.setPen(QPen(ACCENT, 1))
+            # a locked layer: a dashed outline and no handles, nothing to grab
+            style = Qt.PenStyle.DashLine if layer.locked else Qt.PenStyle.SolidLine
+            painter.setPen(QPen(ACCENT, 1, style))
             painter.drawRect(rect)
             painter.setBrush(QColor("#ffffff"))
             painter.setPen(QPen(ACCENT, 1))
-            for handle in self._handle_rects(layer):
+            for handle in [] if layer.locked else self._handle_rects(layer):
                 painter.drawRect(handle)
         if self._drag is not None and self._drag["kind"] == "brush":
             points = [QPointF(*self.view.to_widget(x, y)) for x, y in self._drag["points"]]
@@ -286,7 +294,7 @@ class Canvas(QWidget):
 
     def handle_at(self, pos: QPointF) -> int | None:
         layer = self.session.active_layer()
-        if layer is None or not layer.params.visible or self.tool != "move":
+        if layer is None or not layer.params.visible or self.tool != "move" or layer.locked:
             return None
         for i, rect in enumerate(self._handle_rects(layer)):
             if rect.adjusted(-3, -3, 3, 3).contains(pos):
@@ -327,14 +335,27 @@ class Canvas(QWidget):
             }  # fmt: skip
             return
         cx, cy = self._canvas_point(pos)
-        hit = self.session.doc.topmost_at(cx, cy)
+        hit = self.pick(cx, cy)
         self.session.set_active(hit.id if hit is not None else None)
-        if hit is not None:
+        if hit is not None and hit.locked:  # selected, to recolour it; dragging says why not
+            self._drag = {"kind": "locked", "layer": hit.id, "start": pos, "told": False}
+        elif hit is not None:
             self._drag = {
                 "kind": "move", "layer": hit.id, "start": pos, "p0": (cx, cy),
                 "offset0": hit.params.offset, "gesture": self.session.new_gesture(),
                 "started": False,
             }  # fmt: skip
+
+    def pick(self, x: float, y: float) -> Layer | None:
+        """What a click at canvas (x, y) selects: the topmost visible layer with a pixel there,
+        passing over layers whose position is locked when an unlocked one lies below."""
+        doc = self.session.doc
+        if doc is None:
+            return None
+        hit = doc.topmost_at(x, y)
+        if hit is not None and hit.locked:
+            hit = doc.topmost_at(x, y, unlocked=True) or hit
+        return hit
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
@@ -357,6 +378,11 @@ class Canvas(QWidget):
         elif kind == "brush":
             drag["points"].append((cx, cy))
             self.update()
+        elif kind == "locked":
+            moved = pos - drag["start"]
+            if not drag["told"] and abs(moved.x()) + abs(moved.y()) >= DRAG_THRESHOLD:
+                drag["told"] = True
+                self._tell_locked(drag["layer"])
         elif kind in ("move", "scale"):
             if not drag["started"]:
                 moved = pos - drag["start"]
@@ -370,6 +396,9 @@ class Canvas(QWidget):
                     self._drag_scale(drag, cx, cy, event.modifiers())
             except KeyError:  # the layer went away mid-drag (a decomposition finished)
                 self._drag = None
+            except commands.LayerLocked as exc:  # locked mid-drag (Ctrl+/)
+                self._drag = None
+                self.message.emit(locked_hint(exc.name))
 
     def _drag_move(self, drag: dict, cx: float, cy: float) -> None:
         doc = self.session.doc
@@ -441,8 +470,7 @@ class Canvas(QWidget):
         if self.tool in ("extract", "brush"):
             self.setCursor(Qt.CursorShape.CrossCursor)
             return
-        doc = self.session.doc
-        hit = None if doc is None else doc.topmost_at(*self._canvas_point(pos))
+        hit = self.pick(*self._canvas_point(pos))
         hover_id = None if hit is None else hit.id
         if hover_id != self._hover_id:  # outline what a click would select
             self._hover_id = hover_id
@@ -495,11 +523,20 @@ class Canvas(QWidget):
         layer = self.session.active_layer()
         if layer is None or self.session.doc is None:
             return
+        if layer.locked:
+            if not repeat:
+                self._tell_locked(layer.id)
+            return
         if not repeat or not hasattr(self, "_nudge_gesture"):
             self._nudge_gesture = self.session.new_gesture()
         self.session.push(
             commands.translate(self.session.doc, layer.id, dx, dy, self._nudge_gesture)
         )
+
+    def _tell_locked(self, layer_id: str) -> None:
+        doc = self.session.doc
+        if doc is not None and any(layer.id == layer_id for layer in doc.layers):
+            self.message.emit(locked_hint(doc.layer(layer_id).name))
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

@@ -15,11 +15,30 @@ from app.core.decomposition import (
     layer_input,
 )
 from app.core.render import flatten, unpremultiply_to_uint8
+from app.core.wording import count
 from app.ui.decompose_dialog import DecomposeDialog
 from app.ui.decompose_job import DecomposeJob
 from app.ui.progress import ProgressWidget
 from app.ui.session import EditorSession
 from model.base import DecomposeOptions, DecomposeResult
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def result_summary(result: DecomposeResult, elapsed: float) -> str:
+    """The status line after a decomposition: how many layers, from what, how long, and
+    what the backend warned about (e.g. that it found fewer layers than asked)."""
+    parts = [
+        f"{count(len(result.layers), 'layer')} from {result.backend} on {result.device} "
+        f"in {elapsed:.1f} s."
+    ]
+    parts += [_sentence(w) for w in result.warnings if w.strip()]
+    if result.caption:
+        parts.append(f"Caption: \u201c{result.caption}\u201d")
+    return " ".join(parts)
 
 
 class DecomposeController(QObject):
@@ -129,11 +148,7 @@ class DecomposeController(QObject):
             return
         self.session.push(command)
         self.last_result = result
-        caption = f" Caption: \u201c{result.caption}\u201d" if result.caption else ""
-        self.status.emit(
-            f"{len(result.layers)} layers from {result.backend} on {result.device} "
-            f"in {elapsed:.1f} s.{caption}"
-        )
+        self.status.emit(result_summary(result, elapsed))
         self.last_reason = reason
         self.finished.emit(True)
 

@@ -17,6 +17,7 @@ from app.core.document import Document
 from app.core.formats import LAYERS_JSON, load_document, save_document
 from app.core.formats.recovery import RecoveryInfo, discard_recovery, write_recovery
 from app.core.formats.session import SESSION_EXTENSION
+from app.core.wording import count
 from app.ui.session import EditorSession, snapshot
 from app.ui.tasks import BackgroundTask, run_in_background
 
@@ -100,7 +101,7 @@ class DocumentFiles(QObject):
         self._autosaved_revision = self.session.revision
         self.add_recent(str(opened_path(path)))
         self.status.emit(f"Opened {self.display_name}: {doc.width} x {doc.height}, "
-                         f"{len(doc.layers)} layer{'s' if len(doc.layers) != 1 else ''}.")
+                         f"{count(len(doc.layers), 'layer')}.")
         self.opened.emit(path)
 
     # -- save and export

@@ -143,7 +143,7 @@ def extract_region(layer: Layer, region: np.ndarray, name: str) -> tuple[Layer, 
 
     background = Layer(filled, layer.origin, layer.params)
     origin = (layer.origin[0] + X0 + bx, layer.origin[1] + Y0 + by)
-    extracted = Layer(obj, origin, layer.params.with_(name=name))
+    extracted = Layer(obj, origin, layer.params.with_(name=name, locked=False))  # movable
     # keep the scale's centre: offset' = offset + (centre - centre') * (1 - scale)
     (cx, cy), (ncx, ncy) = layer.center, extracted.center
     (sx, sy), (dx, dy) = layer.params.scale, layer.params.offset

@@ -1,6 +1,6 @@
 """A thin Qt item model over the document's layer stack (row 0 = the top layer).
 
-Edits made through the model (rename, show/hide, drag-and-drop reorder) become core
+Edits made through the model (rename, show/hide, lock, drag-and-drop reorder) become core
 commands on the session, so they are undoable like everything else.
 """
 
@@ -20,6 +20,7 @@ from app.ui.session import EditorSession
 MIME_TYPE = "application/x-strata-layer-id"
 THUMB = 40
 LayerIdRole = Qt.ItemDataRole.UserRole + 1
+LockedRole = Qt.ItemDataRole.UserRole + 2  # whether the layer's position is locked
 
 
 def shrink_for_thumbnail(pixels: np.ndarray, size: int = THUMB) -> np.ndarray:
@@ -112,12 +113,15 @@ class LayerListModel(QAbstractListModel):
             return Qt.CheckState.Checked if layer.params.visible else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.ToolTipRole:
             x0, y0, x1, y1 = layer.bounds()
+            locked = "\nPosition locked: click the lock to move it" if layer.locked else ""
             return (
                 f"{layer.name}\n{x1 - x0:.0f} x {y1 - y0:.0f} px at ({x0:.0f}, {y0:.0f}), "
-                f"opacity {layer.params.opacity * 100:.0f}%"
+                f"opacity {layer.params.opacity * 100:.0f}%{locked}"
             )
         if role == LayerIdRole:
             return layer.id
+        if role == LockedRole:
+            return layer.locked
         return None
 
     def flags(self, index):
@@ -150,6 +154,12 @@ class LayerListModel(QAbstractListModel):
                 self.session.push(commands.set_visible(doc, layer.id, visible))
             return True
         return False
+
+    def toggle_lock(self, row: int) -> None:
+        """Lock or unlock the position of the layer at display `row` (one undo step)."""
+        layer, doc = self.layer_at(row), self.session.doc
+        if layer is not None and doc is not None:
+            self.session.push(commands.set_locked(doc, layer.id, not layer.locked))
 
     def move_to_row(self, layer_id: str, row: int) -> None:
         """Reorder: put the layer at display `row` (0 = top)."""

@@ -1,4 +1,5 @@
-"""The layer panel: thumbnails, names, visibility, drag-and-drop order, selection in sync."""
+"""The layer panel: thumbnails, names, visibility, position locks, drag-and-drop order,
+selection in sync."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.layer_delegate import LayerDelegate
 from app.ui.layer_model import THUMB, LayerIdRole, LayerListModel
 from app.ui.properties import set_active_opacity
 from app.ui.session import EditorSession
@@ -36,6 +38,7 @@ class LayerPanel(QWidget):
         self.view = QListView()
         self.view.setObjectName("layerList")
         self.view.setModel(self.model)
+        self.view.setItemDelegate(LayerDelegate(self.view))
         self.view.setIconSize(QSize(THUMB, THUMB))
         self.view.setUniformItemSizes(True)
         self.view.setSpacing(1)
@@ -48,7 +51,10 @@ class LayerPanel(QWidget):
         self.view.setEditTriggers(triggers.DoubleClicked | triggers.EditKeyPressed)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
-        self.view.setToolTip("Layers, top first. Double-click to rename, drag to reorder.")
+        self.view.setToolTip(
+            "Layers, top first. Double-click to rename, drag to reorder, click the lock to "
+            "lock or free a layer's position."
+        )
 
         self.opacity = SliderField(0, 100, 0, " %", tooltip="Opacity of the selected layer")
         header = QHBoxLayout()

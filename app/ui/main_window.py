@@ -15,11 +15,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.core import commands
+from app.core.wording import count
 from app.ui.canvas import Canvas
 from app.ui.decompose_controller import DecomposeController
 from app.ui.documents import DocumentFiles
 from app.ui.extract import box_region, extract_command, stroke_region
+from app.ui.keyboard import UndoKeys
 from app.ui.layer_panel import LayerPanel
+from app.ui.preferences import PreferencesDialog, apply_saved_preferences
 from app.ui.progress import ProgressWidget
 from app.ui.properties import PropertiesPanel
 from app.ui.resources import icon
@@ -32,6 +35,7 @@ from app.ui.window_files import FileDialogsMixin
 class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
     def __init__(self, recovery_dir: str | None = None, autosave_ms: int = 60_000) -> None:
         super().__init__()
+        apply_saved_preferences()
         self.session = EditorSession(parent=self)
         self.last_error: str | None = None
         self.canvas = Canvas(self.session)
@@ -46,7 +50,10 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self._make_toolbar()
         self._make_docks()
         self._make_status_bar()
+        self._locks: dict[str, bool] = {}
         self._connect()
+        # Ctrl+Z / Ctrl+Shift+Z reach the document unless a text is being typed in
+        self.undo_keys = UndoKeys(self, [self.act_undo, self.act_redo])
         self.setAcceptDrops(True)
         self.setWindowIcon(icon("strata"))
         self.resize(1400, 900)
@@ -110,12 +117,18 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         s.changed.connect(self._update_actions)
         s.active_changed.connect(self._update_actions)
         s.document_replaced.connect(self._document_replaced)
+        s.layers_changed.connect(self._remember_locks)
+        s.layer_changed.connect(self._say_lock_change)
         s.undo_stack.cleanChanged.connect(self._update_title)
         s.undo_stack.indexChanged.connect(self._update_title)
         self.canvas.zoom_changed.connect(self._show_zoom)
         self.canvas.cursor_moved.connect(self._show_cursor)
         self.canvas.extract_requested.connect(self.extract)
         self.canvas.extract_painted.connect(self.extract_painted)
+        self.canvas.message.connect(self.status_message)
+        # Enter or Esc in a property field hands the keys back to the canvas
+        for field in [*self.properties.slider_fields(), self.layer_panel.opacity]:
+            field.done.connect(self.canvas.setFocus)
         self.files.status.connect(self.status_message)
         self.files.saved.connect(self._update_title)
         self.files.opened.connect(self._update_title)
@@ -145,13 +158,32 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         result = self.decomposer.last_result
         if not applied or result is None:
             return
-        self.result_label.setText(f"{result.backend} · {len(result.layers)} layers")
+        warned = "\u26a0 " if result.warnings else ""
+        self.result_label.setText(
+            f"{warned}{result.backend} \u00b7 {count(len(result.layers), 'layer')}"
+        )
         tip = [f"Decomposed by {self.decomposer.last_reason} on {result.device}."]
         if result.caption:
             tip.append(f"Caption: {result.caption}")
         tip += result.warnings
         self.result_label.setToolTip("\n".join(tip))
         self.result_label.show()
+
+    def _remember_locks(self) -> None:
+        doc = self.session.doc
+        self._locks = {} if doc is None else {layer.id: layer.locked for layer in doc.layers}
+
+    def _say_lock_change(self, layer_id: str) -> None:
+        """A lock toggled (click, Ctrl+/, undo) replaces any "is locked" line in the status bar."""
+        doc = self.session.doc
+        layer = None if doc is None else next((la for la in doc.layers if la.id == layer_id), None)
+        if layer is None or self._locks.get(layer_id) == layer.locked:
+            return
+        self._locks[layer_id] = layer.locked
+        self.status_message(
+            f"'{layer.name}' is locked against moving." if layer.locked
+            else f"'{layer.name}' is unlocked: it can be moved now."
+        )
 
     def _show_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%")
@@ -162,6 +194,7 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self.setWindowModified(self.session.is_modified)
 
     def _document_replaced(self) -> None:
+        self._remember_locks()
         doc = self.session.doc
         self.result_label.hide()
         self.size_label.setText("" if doc is None else f"{doc.width} \u00d7 {doc.height} px")
@@ -183,6 +216,8 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
             act.setEnabled(layer is not None)
         self.act_decompose_layer.setEnabled(layer is not None and not running)
         index = -1 if layer is None or doc is None else doc.index_of(layer.id)
+        self.act_lock.setEnabled(layer is not None)
+        self.act_lock.setChecked(layer is not None and layer.locked)
         self.act_merge.setEnabled(index > 0)
         self.act_lower.setEnabled(index > 0)
         self.act_raise.setEnabled(doc is not None and 0 <= index < len(doc.layers) - 1)
@@ -211,6 +246,11 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
 
     def restack(self, step: int) -> None:
         self._push(lambda doc, lid: commands.move_layer(doc, lid, doc.index_of(lid) + step))
+
+    def toggle_lock(self) -> None:
+        layer = self.session.active_layer()
+        if layer is not None:
+            self._push(lambda doc, lid: commands.set_locked(doc, lid, not layer.locked))
 
     def rename_layer(self) -> None:
         self.dock_layers.show()
@@ -260,6 +300,12 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         from app.ui.models_dialog import ModelsDialog
 
         ModelsDialog(self).open()
+
+    def show_preferences(self) -> PreferencesDialog:
+        dialog = PreferencesDialog(self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
 
     def show_about(self) -> None:
         QMessageBox.about(

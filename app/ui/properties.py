@@ -1,6 +1,7 @@
 """The properties panel: position, scale, colour and opacity of the active layer.
 
 Sliders preview live and push one undo step per drag; typed values are one step each.
+Position and scale are disabled while the layer's position is locked.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from app.core import commands
 from app.core.layer import Recolor
+from app.ui.canvas import locked_hint
 from app.ui.session import EditorSession
 from app.ui.widgets import ColorButton, SliderField
 
@@ -44,6 +46,7 @@ class PropertiesPanel(QWidget):
         self.opacity = SliderField(0, 100, 0, " %", tooltip="Layer opacity")
         self.reset_color = QPushButton("Reset colour")
         self.reset_color.setToolTip("Undo all colour changes of this layer (one step)")
+        self._tips = {field: field.toolTip() for field in (self.x, self.y, self.scale)}
 
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -99,10 +102,21 @@ class PropertiesPanel(QWidget):
         if layer_id == self.session.active_id:
             self.refresh()
 
+    def position_fields(self) -> list[SliderField]:
+        """The fields a position lock disables."""
+        return [self.x, self.y, self.scale]
+
+    def slider_fields(self) -> list[SliderField]:
+        return [f for f in self._fields() if isinstance(f, SliderField)]
+
     def refresh(self, *_args) -> None:
         layer = self.session.active_layer()
         for field in self._fields():
             field.setEnabled(layer is not None)
+        for field in self.position_fields():
+            locked = layer is not None and layer.locked
+            field.setEnabled(layer is not None and not locked)
+            field.setToolTip(locked_hint(layer.name) if locked else self._tips[field])
         if layer is None:
             self.title.setText("No layer selected")
             return
@@ -123,7 +137,7 @@ class PropertiesPanel(QWidget):
 
     def _move(self, x: float | None = None, y: float | None = None, gesture=None) -> None:
         layer, doc = self.session.active_layer(), self.session.doc
-        if layer is None or doc is None:
+        if layer is None or doc is None or layer.locked:
             return
         x0, y0, _, _ = layer.bounds()
         ox, oy = layer.params.offset
@@ -134,7 +148,7 @@ class PropertiesPanel(QWidget):
 
     def _scale(self, percent: float, gesture) -> None:
         layer, doc = self.session.active_layer(), self.session.doc
-        if layer is None or doc is None:
+        if layer is None or doc is None or layer.locked:
             return
         s = percent / 100
         if layer.params.scale != (s, s):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QColorDialog,
     QDoubleSpinBox,
@@ -16,6 +16,38 @@ from PySide6.QtWidgets import (
 )
 
 _gestures = itertools.count(1)
+_ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+class FieldSpinBox(QDoubleSpinBox):
+    """A number field that is done with on Enter (the typed value applies) or Esc (the
+    value shown before typing comes back); either way it emits `done`, and the window hands
+    the focus back to the canvas."""
+
+    done = Signal()
+
+    def event(self, event: QEvent) -> bool:
+        # Esc belongs to the field while it has the focus, not to the window's Esc shortcut
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Escape, *_ENTER)
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() in _ENTER:
+            super().keyPressEvent(event)  # applies the typed text
+            self.done.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            self.setValue(self.value())  # the typed text is not applied until Enter
+            self.done.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class SliderField(QWidget):
@@ -26,6 +58,7 @@ class SliderField(QWidget):
     """
 
     edited = Signal(float, object)
+    done = Signal()  # Enter or Esc in the typed field
 
     def __init__(
         self,
@@ -42,7 +75,7 @@ class SliderField(QWidget):
         lo, hi = slider_range or (minimum, maximum)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(round(lo * self._factor), round(hi * self._factor))
-        self.spin = QDoubleSpinBox()
+        self.spin = FieldSpinBox()
         self.spin.setRange(minimum, maximum)
         self.spin.setDecimals(decimals)
         self.spin.setSuffix(suffix)
@@ -60,6 +93,7 @@ class SliderField(QWidget):
         self.slider.sliderReleased.connect(self._end)
         self.slider.valueChanged.connect(self._slider_moved)
         self.spin.valueChanged.connect(self._typed)
+        self.spin.done.connect(self.done)
 
     def value(self) -> float:
         return self.spin.value()

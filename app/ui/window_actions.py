@@ -64,6 +64,9 @@ class ActionsMixin:
         self.act_raise = a("Move Layer &Up", lambda: self.restack(1), K("Ctrl+]"), "up")
         self.act_lower = a("Move Layer Do&wn", lambda: self.restack(-1), K("Ctrl+["), "down")
         self.act_export_layer = a("Export Layer as &PNG...", self.export_layer_dialog)
+        self.act_lock = a("&Lock Position", self.toggle_lock, K("Ctrl+/"), "lock",
+                          "Lock the layer's position (the lock in the Layers panel)")
+        self.act_lock.setCheckable(True)
         self.act_decompose = a("&Decompose...", lambda: self.decomposer.ask(), K("Ctrl+D"),
                                "decompose", "Split the picture into layers")
         self.act_decompose_layer = a(
@@ -91,6 +94,10 @@ class ActionsMixin:
         self.act_actual = a("&Actual Pixels (100%)", self.canvas.actual_size, K("Ctrl+1"),
                             "zoom-actual")
         self.act_models = a("&Models...", self.show_models, None, "", "Decomposers and weights")
+        self.act_preferences = a("&Preferences...", self.show_preferences,
+                                 K("Ctrl+,"), "",
+                                 "Largest picture the editor opens")
+        self.act_preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.act_about = a("&About Strata", self.show_about)
 
     def _make_menus(self) -> None:
@@ -115,6 +122,8 @@ class ActionsMixin:
         edit.addAction(self.act_move_tool)
         edit.addAction(self.act_extract_tool)
         edit.addAction(self.act_brush_tool)
+        edit.addSeparator()
+        edit.addAction(self.act_preferences)
         layer = bar.addMenu("&Layer")
         for act in self.layer_context_actions():
             if act is None:
@@ -136,8 +145,8 @@ class ActionsMixin:
     def layer_context_actions(self) -> list[QAction | None]:
         return [
             self.act_decompose_layer, None, self.act_duplicate, self.act_merge,
-            self.act_delete, self.act_rename, None, self.act_raise, self.act_lower, None,
-            self.act_export_layer,
+            self.act_delete, self.act_rename, self.act_lock, None, self.act_raise,
+            self.act_lower, None, self.act_export_layer,
         ]  # fmt: skip
 
     def _make_toolbar(self) -> None:

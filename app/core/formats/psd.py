@@ -1,13 +1,14 @@
 """PSD import and export through psd-tools.
 
-Import: pixel layers keep their names, offsets, opacity and visibility; groups are flattened
-in stacking order (a hidden group hides its layers, its opacity multiplies theirs); clipping
-masks are baked into the clipped layers' alpha; layers that only render through psd-tools'
-compositor (shapes, type, smart objects, masks, effects) are rendered to pixels. Blend modes
-other than normal cannot be represented and become normal.
+Import: pixel layers keep their names, offsets, opacity, visibility and position lock;
+groups are flattened in stacking order (a hidden group hides its layers, its opacity
+multiplies theirs); clipping masks are baked into the clipped layers' alpha; layers that
+only render through psd-tools' compositor (shapes, type, smart objects, masks, effects) are
+rendered to pixels. Blend modes other than normal cannot be represented and become normal.
 
 Export: an RGBA document, each layer cropped to its content at its offset with edits baked
-in, opacity and visibility as layer properties, and our own composite as the merged image.
+in, opacity, visibility and the position lock ('lspf' flag) as layer properties, and our own
+composite as the merged image.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def _is_clipped(layer: Any) -> bool:
     if record is not None and hasattr(record, "clipping"):
         return bool(record.clipping)
     return bool(getattr(layer, "clipping", False))
+
+
+def _position_locked(layer: Any) -> bool:
+    """Photoshop's "lock position" (or "lock all") flag of a layer ('lspf' block)."""
+    locks = getattr(layer, "locks", None)
+    return locks is not None and bool(locks.position or locks.complete)
 
 
 def _needs_render(layer: Any) -> bool:
@@ -134,7 +141,10 @@ class _Reader:
         if got is None:
             return _empty(name, leaf.left, leaf.top, visible=visible, opacity=opacity)
         rgba, x, y = got
-        return Layer.from_canvas(rgba, name, (x, y), visible=visible, opacity=opacity)
+        locked = _position_locked(leaf)
+        return Layer.from_canvas(
+            rgba, name, (x, y), visible=visible, opacity=opacity, locked=locked
+        )
 
     def group(self, group: Any, visible: bool, opacity: float) -> list[Layer]:
         """Layers of a group, bottom first: nested groups flattened in stacking order,
@@ -180,6 +190,7 @@ PSD_MAX_SIDE = 30_000  # larger canvases need the PSB variant, which we do not w
 
 def save_psd(doc: Document, path: Path) -> None:
     from psd_tools import PSDImage
+    from psd_tools.constants import ProtectedFlags
 
     if max(doc.width, doc.height) > PSD_MAX_SIDE:
         raise ExportFailed(path, f"PSD files are limited to {PSD_MAX_SIDE} pixels per side")
@@ -198,6 +209,10 @@ def save_psd(doc: Document, path: Path) -> None:
         )
         created.name = baked.name
         created.visible = baked.visible
+        if layer.locked:
+            created.lock(ProtectedFlags.POSITION)
+            if not created.locks.position:  # psd-tools 1.26 drops a layer's first lock()
+                created.locks.lock(ProtectedFlags.POSITION)
     _set_merged_image(psd, composite_rgba(doc))
     with atomic_file(path) as fh:
         _write(psd, fh)

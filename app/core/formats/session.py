@@ -1,7 +1,8 @@
 """The session file (.strata): everything needed to continue editing exactly.
 
 A zip holding `mimetype` (first, stored), `manifest.json` (versioned: canvas, metadata,
-the layers bottom first with id, name, origin and every LayerParams field) and lossless
+the layers bottom first with id, name, origin and every LayerParams field; fields added
+later, like `locked`, are optional so older sessions still open) and lossless
 PNGs: each layer's source pixels as cropped in memory and the document's source image.
 Nothing is baked: reopening gives the same layers, parameters and pixels.
 """
@@ -39,6 +40,7 @@ def _params_json(p: LayerParams) -> dict[str, Any]:
         "opacity": p.opacity,
         "offset": list(p.offset),
         "scale": list(p.scale),
+        "locked": p.locked,
         "recolor": {
             "hue": r.hue,
             "saturation": r.saturation,
@@ -142,6 +144,9 @@ def _params(entry: dict[str, Any]) -> LayerParams:
     visible = entry.get("visible", True)
     if not isinstance(visible, bool):
         raise _Bad("visible is not true or false")
+    locked = entry.get("locked", False)  # absent in sessions written before the lock
+    if not isinstance(locked, bool):
+        raise _Bad("locked is not true or false")
     return LayerParams(
         name=_str(entry.get("name", "Layer"), "name"),
         visible=visible,
@@ -149,6 +154,7 @@ def _params(entry: dict[str, Any]) -> LayerParams:
         offset=_pair(entry.get("offset", [0.0, 0.0]), "offset"),
         scale=_pair(entry.get("scale", [1.0, 1.0]), "scale"),
         recolor=recolor,
+        locked=locked,
     )
 
 
