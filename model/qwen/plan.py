@@ -11,6 +11,7 @@ seconds are a projection for the user, never a measurement.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 from model.base import DecomposeError
@@ -423,19 +424,21 @@ def plan_memory(
             for ef in _formats_for(want_e, run):
                 if mode == "sequential" and ef != "bf16":
                     continue  # accelerate's per-layer hooks move plain bf16 tensors only
-                for te in _te_placements(mode, ef):
-                    for slicing in (False, True):
-                        plan = MemoryPlan(
-                            offload=mode, reason="", transformer_format=tf,
-                            text_encoder_format=ef, text_encoder=te,
-                            batch_cfg=run.passes == 2 and mode in STREAMED_MODES,
-                            vae_slicing=slicing,
-                            names=run.names and te != "stream" and mode != "sequential",
-                        )
-                        peak = _peak(plan, sizes, run)
-                        plan = replace(plan, gpu_bytes=peak,
-                                       expected_s=_seconds(plan, sizes, run, machine))
-                        candidates.append((plan, peak <= machine.free))
+                # Batching CFG halves the streamed bytes but doubles the activations.
+                batches = (True, False) if run.passes == 2 and mode in STREAMED_MODES else (False,)
+                for te, batch, slicing in itertools.product(
+                    _te_placements(mode, ef), batches, (False, True)
+                ):
+                    plan = MemoryPlan(
+                        offload=mode, reason="", transformer_format=tf,
+                        text_encoder_format=ef, text_encoder=te, batch_cfg=batch,
+                        vae_slicing=slicing,
+                        names=run.names and te != "stream" and mode != "sequential",
+                    )
+                    peak = _peak(plan, sizes, run)
+                    plan = replace(plan, gpu_bytes=peak,
+                                   expected_s=_seconds(plan, sizes, run, machine))
+                    candidates.append((plan, peak <= machine.free))
     if not candidates:
         fmt = want_t if want_t != "auto" else want_e
         raise DecomposeError(
@@ -472,7 +475,7 @@ def plan_memory(
 def _rank(plan: MemoryPlan) -> tuple:
     """Simplest first: fewer moving parts, bf16, unsliced, then faster."""
     return (OFFLOAD_MODES.index(plan.offload), _FORMAT_ORDER.index(plan.transformer_format),
-            _FORMAT_ORDER.index(plan.text_encoder_format), plan.vae_slicing,
+            _FORMAT_ORDER.index(plan.text_encoder_format), plan.vae_slicing, not plan.batch_cfg,
             _TE_ORDER.index(plan.text_encoder), plan.expected_s or 0.0)
 
 
