@@ -370,6 +370,8 @@ def main() -> int:
                                   "error": (str(exc).splitlines() or [repr(exc)])[0][:300]}
                     result["set"] = name
                     report["results"].append(result)
+                    if args.refs:  # kept after every row: a later set may be cut short
+                        np.savez_compressed(args.refs, **refs)
                     print(json.dumps(result), file=sys.stderr, flush=True)
         except Exception as exc:  # noqa: BLE001
             report["sets"][name] = {"error": (str(exc).splitlines() or [repr(exc)])[0][:300]}
@@ -384,8 +386,6 @@ def main() -> int:
                 torch.cuda.set_per_process_memory_fraction(1.0)
                 torch.cuda.empty_cache()
     report["wall_s"] = round(time.perf_counter() - started, 1)
-    if args.refs:
-        np.savez_compressed(args.refs, **refs)
     text = json.dumps(report, indent=2)
     if args.out:
         Path(args.out).write_text(text)

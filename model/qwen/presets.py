@@ -35,7 +35,13 @@ class Preset:
     cache: bool
 
     def cache_config(self):  # noqa: ANN201 - diffusers is optional
-        from diffusers.hooks import TaylorSeerCacheConfig
+        try:
+            from diffusers.hooks import TaylorSeerCacheConfig
+        except ImportError as exc:
+            raise DecomposeError(
+                f"--quality {self.quality} needs TaylorSeer step caching, which this diffusers "
+                "lacks; pip install -U diffusers (0.42 is tested)"
+            ) from exc
 
         before, after = _window(self.steps)
         return TaylorSeerCacheConfig(
