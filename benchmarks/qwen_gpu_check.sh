@@ -22,7 +22,7 @@ free -g > "$OUT/host-memory.txt" 2>&1
 python3 -c "import torch, diffusers, transformers; print(torch.__version__, diffusers.__version__, transformers.__version__)" \
     > "$OUT/versions.txt" 2>&1
 # seconds per set: measured ~45 s for the 50-step 640 call alone, see SETS in bench_qwen.py
-declare -A LIMIT=([resident]=210 [streamed]=160 [fp8-resident]=55 [fp8-streamed]=100)
+declare -A LIMIT=([resident]=200 [streamed]=190 [fp8-resident]=55 [fp8-streamed]=100)
 SETS=("$@")
 [ ${#SETS[@]} -eq 0 ] && SETS=(resident streamed fp8-resident fp8-streamed)
 for set in "${SETS[@]}"; do

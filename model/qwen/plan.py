@@ -195,6 +195,7 @@ class MemoryPlan:
     names: bool = True
     expected_s: float | None = None
     gpu_bytes: int | None = None
+    device: str = "cuda"
 
     def summary(self) -> str:
         formats = self.transformer_format
@@ -204,7 +205,8 @@ class MemoryPlan:
             )
         seconds = self.expected_s
         when = "time unknown here" if seconds is None else f"~{human_seconds(seconds)}"
-        mode = {"none": "all on the GPU", "model": "model CPU offload",
+        where = {"cpu": "the CPU", "mps": "the Apple GPU"}.get(self.device, "the GPU")
+        mode = {"none": f"all on {where}", "model": "model CPU offload",
                 "group": "streamed (group offload)", "sequential": "sequential CPU offload"}
         return f"{mode.get(self.offload, self.offload)}, {formats} weights, {when}"
 
@@ -509,8 +511,9 @@ def _plan_cpu(requested: str, device: str, want_t: str, want_e: str, run: RunSha
         # On the CPU, group offloading moves nothing (onload = offload = CPU); honoured so the
         # hook path can be exercised, and harmless.
         return MemoryPlan("group", "as asked (on the CPU it moves nothing)", tf, ef, "gpu",
-                          batch_cfg=run.passes == 2, names=run.names)
-    return MemoryPlan("none", f"no offload on {device}", tf, ef, "gpu", names=run.names)
+                          batch_cfg=run.passes == 2, names=run.names, device=device)
+    return MemoryPlan("none", f"no offload on {device}", tf, ef, "gpu", names=run.names,
+                      device=device)
 
 
 def _plan_unified(requested: str, sizes: ModelSizes, run: RunShape, machine: Machine) -> MemoryPlan:
@@ -532,4 +535,4 @@ def _plan_unified(requested: str, sizes: ModelSizes, run: RunShape, machine: Mac
         + ("" if mode == "none" else "; model offload frees the part not in use")
     )
     return MemoryPlan(mode, reason, "bf16", "bf16", "gpu" if mode == "none" else "accelerate",
-                      vae_slicing=True, names=run.names, gpu_bytes=need)
+                      vae_slicing=True, names=run.names, gpu_bytes=need, device="mps")

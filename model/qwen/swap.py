@@ -17,9 +17,9 @@ class PinnedSwap:
         self.module = module
         self.device = device
         self.tensors: list[Any] = [*module.parameters(), *module.buffers()]
-        if pin:
-            for tensor in self.tensors:
-                tensor.data = tensor.data.pin_memory()
+        for tensor in self.tensors:
+            host = tensor.data.cpu()
+            tensor.data = host.pin_memory() if pin else host
         self.host = [tensor.data for tensor in self.tensors]
         self.pinned = pin
         self.on_device = False
