@@ -100,13 +100,21 @@ def run_list(args: argparse.Namespace) -> int:
         for line in plan_lines[1:]:
             print(f"  {line}")
 
-    report = inspect_weights(args.model or DEFAULT_MODEL)
+    from model.qwen import single_file
+
+    file = single_file.transformer_file(args.model)
+    if file is not None:
+        report = single_file.inspect(args.model, file)
+    else:
+        report = inspect_weights(args.model or DEFAULT_MODEL)
     print()
     print(f"Qwen-Image-Layered weights ({report.model}):")
     if not report.found:
         print(f"  not found: {report.problems[0]}")
         return 0
     print(f"  location: {report.path} ({report.source})")
+    if file is not None:
+        print(f"  transformer: {file} (single file, replaces {report.path}/transformer)")
     parts = ", ".join(
         f"{name} {human_size(size)}"
         for name, size in sorted(report.component_bytes.items(), key=lambda kv: -kv[1])

@@ -80,8 +80,7 @@ def inspect(model: str, file: Path) -> WeightsReport:
     if not report.found:
         report.problems = [
             f"{file.name} needs the other components from a downloaded Qwen-Image-Layered "
-            f"folder: put the file inside that folder, or run `python main.py models download` "
-            f"({report.problems[0]})"
+            "folder: put the file inside that folder, or run `python main.py models download`"
         ]
         return report
     report.model = model
