@@ -65,7 +65,10 @@ class DecomposeOptions:
     use_en_prompt: bool = True
     model: str | None = None  # Hub id or local folder
     device: str = "auto"  # auto | cuda | mps | cpu
-    offload: str = "auto"  # auto | none | model | sequential
+    offload: str = "auto"  # auto | none | model | group | sequential
+    quality: str = "exact"  # exact (the paper's call) | fast (step caching) | draft (previews)
+    weights_dtype: str = "auto"  # auto | bf16 | fp8 | int8 | nf4, or transformer=X,text_encoder=Y
+    names: bool = True  # qwen: name the layers with the text encoder
 
 
 @dataclass

@@ -129,3 +129,25 @@ def test_window_stays_responsive_while_decomposing(qtbot, window, tmp_path):
     assert len(ticks) > 10
     print(f"longest event-loop gap {gaps.max() * 1000:.0f} ms over {len(ticks)} ticks")
     assert gaps.max() < 1.0, f"the event loop stalled for {gaps.max():.2f} s"
+
+
+def test_dialog_offers_quality_presets_with_the_plan(qtbot, window, tmp_path):
+    pytest.importorskip("diffusers")
+    open_and_wait(qtbot, window, write_png(tmp_path / "d.png", design_image()))
+    dialog = window.decomposer.ask()
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    assert [dialog.quality.itemData(i) for i in range(dialog.quality.count())] == [
+        "exact", "fast", "draft"]
+    qtbot.waitUntil(lambda: bool(dialog.plans), timeout=60_000)
+    assert set(dialog.plans) == {"exact", "fast", "draft"}
+    dialog.quality.setCurrentIndex(dialog.quality.findData("draft"))
+    assert dialog.plan.text().startswith("Plan: all on the CPU")
+    assert dialog.memory.findData("group") >= 0
+    dialog.names.setChecked(False)
+    options = dialog.options()
+    assert options.quality == "draft" and options.names is False
+    dialog.save_settings()
+    dialog.reject()
+    again = window.decomposer.ask()
+    assert again.options().quality == "draft" and not again.options().names
+    again.reject()

@@ -216,3 +216,192 @@ def test_bucket_matches_the_pipeline_rule() -> None:
     assert (w % 32, h % 32) == (0, 0)
     assert abs(w / h - 1.5) < 0.05
     assert 0.9 < w * h / 640**2 < 1.1
+
+
+# -- speed and memory modes on the CPU (issue 13) ----------------------------------------------
+def layers_of(result) -> np.ndarray:
+    return np.stack([layer.rgba for layer in result.layers]).astype(int)
+
+
+def official_layers(backend: QwenDecomposer, opts: DecomposeOptions) -> np.ndarray:
+    """The paper's call straight through diffusers on the loaded pipeline, resized as ours."""
+    import torch
+    from PIL import Image
+
+    from model.qwen.resample import resize_layer
+
+    pipe = backend.cache._pipe
+    output = pipe(
+        image=Image.fromarray(np.concatenate(
+            [picture(), np.full((HEIGHT, WIDTH, 1), 255, np.uint8)], axis=-1), "RGBA"),
+        prompt=opts.prompt, negative_prompt=" ", true_cfg_scale=opts.cfg, layers=opts.layers,
+        num_inference_steps=opts.steps, generator=torch.Generator("cpu").manual_seed(opts.seed),
+        output_type="np", resolution=opts.resolution, cfg_normalize=True, use_en_prompt=True,
+    )
+    return np.stack([resize_layer(f, WIDTH, HEIGHT) for f in output.images[0]]).astype(int)
+
+
+def test_exact_changes_give_the_official_layers(tiny_model: str, backend: QwenDecomposer) -> None:
+    """Prompts encoded by us, batched CFG and group offloading (the exact-mode changes) give
+    the official call's layers within bf16 noise (2/255)."""
+    opts = options(tiny_model, names=False)
+    exact = backend.decompose(picture(), opts)
+    official = official_layers(backend, opts)
+    assert np.abs(layers_of(exact) - official).max() <= 2
+    streamed = backend.decompose(picture(), options(tiny_model, names=False, offload="group"))
+    hook = backend.cache._pipe.strata.cfg_hook
+    assert hook.batched_calls >= 3 and hook.reused_calls == hook.batched_calls  # 3 steps
+    assert np.abs(layers_of(streamed) - official).max() <= 2
+    assert any("group" in w for w in streamed.warnings)
+
+
+def test_fp8_weights_streamed_by_group_offload(tiny_model: str, backend: QwenDecomposer) -> None:
+    from model.qwen.formats import stored_format
+
+    opts = options(tiny_model, names=False)
+    exact = backend.decompose(picture(), opts)
+    fp8 = backend.decompose(picture(), options(tiny_model, names=False, offload="group",
+                                                weights_dtype="transformer=fp8"))
+    pipe = backend.cache._pipe
+    assert stored_format(pipe.transformer) == "fp8"
+    assert stored_format(pipe.text_encoder) == "bf16"
+    diff = np.abs(layers_of(fp8) - layers_of(exact))
+    assert diff.mean() < 2  # fp8 storage is lossy, but close (notes/qwen.md has the figures)
+
+
+def test_int8_transformer_fp8_text_encoder_and_names(
+    tiny_model: str, backend: QwenDecomposer
+) -> None:
+    pytest.importorskip("torchao")
+    import torch
+
+    from model.qwen import names as naming
+    from model.qwen.formats import stored_format
+
+    seen = []
+    result = backend.decompose(
+        picture(), options(tiny_model, weights_dtype="transformer=int8,text_encoder=fp8"),
+        seen.append,
+    )
+    pipe = backend.cache._pipe
+    assert stored_format(pipe.transformer) == "int8"
+    assert stored_format(pipe.text_encoder) == "fp8"
+    assert pipe.text_encoder.dtype == torch.bfloat16  # the pipeline casts inputs to it
+    phases = [p.phase for p in seen]
+    assert phases.index("decoding") < phases.index("naming")
+    assert "names" in result.timings
+    # The random model answers gibberish: each name is a sanitized answer or today's name.
+    for i, layer in enumerate(result.layers):
+        assert layer.name == naming.fallback_name(i) or naming.sanitize(layer.name) == layer.name
+    if any("names kept" in w for w in result.warnings):
+        assert any(layer.name == naming.fallback_name(i) for i, layer in enumerate(result.layers))
+
+
+def test_fast_caches_steps_and_cancels_cleanly(tiny_model: str, backend: QwenDecomposer) -> None:
+    """fast: TaylorSeer skips the transformer on predicted steps (counted inside a block), the
+    progress still reports every step, a hard cancel leaves no cache behind."""
+    from model.qwen.presets import full_steps
+
+    steps = 6
+    exact = backend.decompose(picture(), options(tiny_model, names=False, steps=steps))
+    pipe = backend.cache._pipe
+    calls = []
+    handle = pipe.transformer.transformer_blocks[0].attn.to_q.register_forward_pre_hook(
+        lambda *_: calls.append(1))
+    seen = []
+    try:
+        fast = backend.decompose(picture(), options(tiny_model, names=False, steps=steps,
+                                                     quality="fast"), seen.append)
+    finally:
+        handle.remove()
+    assert len(calls) == 2 * full_steps(steps) < 2 * steps  # two CFG passes per full step
+    assert [p.step for p in seen if p.phase == "denoising"] == list(range(steps + 1))
+    diff = np.abs(layers_of(fast) - layers_of(exact))
+    assert 0 < diff.mean() < 10
+    token = CancelToken()
+
+    def cancel_at_two(p) -> None:
+        if p.phase == "denoising" and p.step == 2:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        backend.decompose(picture(), options(tiny_model, names=False, steps=steps,
+                                             quality="fast"), cancel_at_two, token)
+    assert not pipe.transformer.is_cache_enabled
+    again = backend.decompose(picture(), options(tiny_model, names=False, steps=steps))
+    np.testing.assert_array_equal(layers_of(again), layers_of(exact))
+
+
+def test_draft_runs_twenty_steps(tiny_model: str, backend: QwenDecomposer) -> None:
+    seen = []
+    result = backend.decompose(picture(), options(tiny_model, names=False, steps=50,
+                                                  quality="draft", layers=2), seen.append)
+    assert [p.total for p in seen if p.phase == "denoising"][-1] == 20
+    assert len(result.layers) == 2
+
+
+def test_group_offload_caption_path(tiny_model: str, backend: QwenDecomposer) -> None:
+    result = backend.decompose(picture(), options(tiny_model, layers=2, steps=2, prompt=None,
+                                                  offload="group", names=False))
+    assert result.caption and "caption" in result.timings
+
+
+def test_cuda_only_formats_fail_on_cpu_in_one_sentence(
+    tiny_model: str, backend: QwenDecomposer
+) -> None:
+    with pytest.raises(DecomposeError, match="nf4 weights") as info:
+        backend.decompose(picture(), options(tiny_model, weights_dtype="nf4"))
+    assert "\n" not in str(info.value)
+    with pytest.raises(DecomposeError, match="cannot hold int8"):
+        backend.decompose(picture(), options(tiny_model, weights_dtype="int8", offload="group"))
+    with pytest.raises(DecomposeError, match="unknown quality"):
+        backend.decompose(picture(), options(tiny_model, quality="best"))
+
+
+def test_plans_for_the_dialog(tiny_model: str, backend: QwenDecomposer) -> None:
+    plans = backend.plans(options(tiny_model))
+    assert list(plans) == ["exact", "fast", "draft"]
+    assert all(p.expected_s is None for p in plans.values())  # no estimate on the CPU
+
+
+def test_single_file_transformers(tiny_model: str, backend: QwenDecomposer, tmp_path) -> None:
+    """A single-file transformer inside the weights folder: safetensors with ComfyUI's prefix
+    gives the folder's layers exactly; a GGUF Q8_0 build runs and stays close."""
+    import shutil
+
+    import torch
+    from safetensors.torch import save_file
+
+    from model.qwen.formats import stored_format
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model, folder)
+    reference = backend.decompose(picture(), options(str(folder), names=False))
+    transformer = backend.cache._pipe.transformer
+    weights = {k: v.contiguous() for k, v in transformer.state_dict().items()}
+    # Converters quantize the Linear weights; diffusers dequantizes only those.
+    linear = {f"{name}.weight" for name, module in transformer.named_modules()
+              if isinstance(module, torch.nn.Linear)}
+    file = folder / "layered.safetensors"
+    save_file({f"model.diffusion_model.{k}": v for k, v in weights.items()}, str(file))
+    for shard in (folder / "transformer").glob("*.safetensors*"):
+        shard.unlink()  # only the config stays: the file replaces the shards
+    single = backend.decompose(picture(), options(str(file), names=False))
+    np.testing.assert_array_equal(layers_of(single), layers_of(reference))
+    gguf = pytest.importorskip("gguf")
+    writer = gguf.GGUFWriter(str(folder / "layered-Q8_0.gguf"), "qwen_image")
+    for name, tensor in weights.items():
+        array = tensor.to(torch.float32).numpy()
+        if name in linear and array.shape[1] % 32 == 0:
+            quantized = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
+            writer.add_tensor(name, quantized, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+        else:
+            writer.add_tensor(name, array)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    quantized = backend.decompose(picture(), options(str(folder / "layered-Q8_0.gguf"),
+                                                     names=False))
+    assert stored_format(backend.cache._pipe.transformer) == "gguf"
+    assert np.abs(layers_of(quantized) - layers_of(reference)).mean() < 2

@@ -23,6 +23,17 @@ def layer_count(text: str) -> int | None:
     return value
 
 
+def weights_dtype(text: str) -> str:
+    from model.base import DecomposeError
+    from model.qwen.plan import parse_weights_dtype
+
+    try:
+        parse_weights_dtype(text)
+    except DecomposeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "decompose",
@@ -55,8 +66,18 @@ def add_backend_options(parser: argparse._ActionsContainer) -> None:
                         help="qwen: describe the picture (default: caption)")
     parser.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto",
                         help="where qwen runs (classic always runs on the CPU)")
-    parser.add_argument("--offload", choices=["auto", "none", "model", "sequential"],
-                        default="auto")
+    parser.add_argument("--offload", choices=["auto", "none", "model", "group", "sequential"],
+                        default="auto", help="qwen: where the weights live (auto = the planner; "
+                        "group = the transformer streamed block by block)")
+    parser.add_argument("--quality", choices=["exact", "fast", "draft"], default="exact",
+                        help="qwen: exact = the paper's call; fast = step caching; draft = 20 "
+                        "steps, CFG 2.5 and caching, for previews")
+    parser.add_argument("--weights-dtype", type=weights_dtype, default="auto",
+                        metavar="bf16|fp8|int8|nf4",
+                        help="qwen weight format (default auto: the planner; bf16 for exact); "
+                        "per component: transformer=fp8,text_encoder=nf4")
+    parser.add_argument("--no-names", dest="names", action="store_false",
+                        help="qwen: keep Background/Layer N instead of asking the model for names")
 
 
 def options_from_args(args: argparse.Namespace):
@@ -66,7 +87,8 @@ def options_from_args(args: argparse.Namespace):
     return DecomposeOptions(
         layers=args.layers, prompt=args.prompt, seed=args.seed, resolution=args.resolution,
         steps=args.steps, cfg=args.cfg, model=args.model, device=args.device,
-        offload=args.offload,
+        offload=args.offload, quality=args.quality, weights_dtype=args.weights_dtype,
+        names=args.names,
     )
 
 

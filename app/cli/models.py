@@ -57,6 +57,27 @@ def backend_lines(options: DecomposeOptions) -> list[str]:
     return lines
 
 
+def qwen_plan_lines(options: DecomposeOptions) -> list[str]:
+    """What each quality preset would do on this machine's GPU, with its expected time (a
+    projection from the H200 measurements); nothing when there is no GPU."""
+    from model.qwen.device import gpu_kind
+
+    if gpu_kind() is None:
+        return []
+    from model.registry import get_backend
+
+    try:
+        plans = get_backend("qwen").plans(options)
+    except Exception:  # noqa: BLE001 - the plan is informative; never fail the listing
+        return []
+    if not plans:
+        return []
+    layers = options.layers or 4
+    head = (f"Qwen plan on this machine ({options.resolution} px, {layers} layers, "
+            f"{options.steps} steps; time projected from H200 measurements):")
+    return [head] + [f"{quality:<6} {plan.summary()}" for quality, plan in plans.items()]
+
+
 def run_list(args: argparse.Namespace) -> int:
     from model.qwen.weights import DEFAULT_MODEL, human_size, inspect_weights
 
@@ -72,13 +93,28 @@ def run_list(args: argparse.Namespace) -> int:
     except Exception as exc:  # noqa: BLE001
         print(f"  auto picks nothing: {exc}")
 
-    report = inspect_weights(args.model or DEFAULT_MODEL)
+    plan_lines = qwen_plan_lines(options)
+    if plan_lines:
+        print()
+        print(plan_lines[0])
+        for line in plan_lines[1:]:
+            print(f"  {line}")
+
+    from model.qwen import single_file
+
+    file = single_file.transformer_file(args.model)
+    if file is not None:
+        report = single_file.inspect(args.model, file)
+    else:
+        report = inspect_weights(args.model or DEFAULT_MODEL)
     print()
     print(f"Qwen-Image-Layered weights ({report.model}):")
     if not report.found:
         print(f"  not found: {report.problems[0]}")
         return 0
     print(f"  location: {report.path} ({report.source})")
+    if file is not None:
+        print(f"  transformer: {file} (single file, replaces {report.path}/transformer)")
     parts = ", ".join(
         f"{name} {human_size(size)}"
         for name, size in sorted(report.component_bytes.items(), key=lambda kv: -kv[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -19,13 +20,22 @@ from PySide6.QtWidgets import (
 
 from app.ui.tasks import run_in_background
 from model.base import Availability, DecomposeOptions
+from model.qwen.plan import human_seconds
 from model.registry import backend_names, get_backend
 
 MEMORY_MODES = (
     ("auto", "Automatic (fit the GPU)"),
     ("none", "Everything on the GPU (fastest, most memory)"),
     ("model", "Offload whole models to RAM"),
+    ("group", "Stream the transformer from RAM (16-48 GB GPUs)"),
     ("sequential", "Offload layer by layer (slowest, least memory)"),
+)
+
+
+QUALITIES = (
+    ("exact", "Exact (the paper's call)"),
+    ("fast", "Fast (step caching)"),
+    ("draft", "Draft (20 steps, for previews)"),
 )
 
 
@@ -46,6 +56,15 @@ def check_backends(options: DecomposeOptions | None = None) -> dict[str, Availab
         except Exception as exc:  # noqa: BLE001 - a broken backend is simply unavailable
             out[name] = Availability(False, str(exc) or type(exc).__name__)
     return out
+
+
+def qwen_plans(options: DecomposeOptions) -> dict:
+    """The qwen backend's plan per quality preset here (placement and expected seconds)."""
+    try:
+        plans = getattr(get_backend("qwen"), "plans", None)
+        return plans(options) if plans is not None else {}
+    except Exception:  # noqa: BLE001 - a plan is a hint; no plan is fine
+        return {}
 
 
 class DecomposeDialog(QDialog):
@@ -102,6 +121,17 @@ class DecomposeDialog(QDialog):
         for key, label in DEVICES:
             self.device.addItem(label, key)
         self.device.setToolTip("Where the model runs")
+        self.quality = QComboBox()
+        for key, label in QUALITIES:
+            self.quality.addItem(label, key)
+        self.quality.setToolTip("Exact gives the paper's result; Fast and Draft trade a little "
+                                "of it for time (the expected time on this machine is shown)")
+        self.plan = QLabel("")
+        self.plan.setObjectName("hint")
+        self.plan.setWordWrap(True)
+        self.names = QCheckBox("Name the layers with the model")
+        self.names.setToolTip("Ask the model for a short name per layer (\"Cat\", \"Title\")")
+        self.plans: dict = {}
         model_form = QFormLayout()
         model_form.addRow("Resolution", self.resolution)
         model_form.addRow("Steps", self.steps)
@@ -109,6 +139,9 @@ class DecomposeDialog(QDialog):
         model_form.addRow("Weights", self.model)
         model_form.addRow("Device", self.device)
         model_form.addRow("Memory", self.memory)
+        model_form.addRow("Quality", self.quality)
+        model_form.addRow("", self.plan)
+        model_form.addRow("", self.names)
         self.model_box = QGroupBox("Model options (qwen)")
         self.model_box.setLayout(model_form)
 
@@ -128,6 +161,11 @@ class DecomposeDialog(QDialog):
         self.backend.currentIndexChanged.connect(self._update_state)
         self.device.currentIndexChanged.connect(self._recheck)
         self.model.editingFinished.connect(self._recheck)
+        self.quality.currentIndexChanged.connect(self._show_plan)
+        for combo in (self.resolution, self.memory):
+            combo.currentIndexChanged.connect(self._replan)
+        for spin in (self.layers, self.steps):
+            spin.valueChanged.connect(self._replan)
         self._update_state()
         self._recheck()
 
@@ -141,6 +179,30 @@ class DecomposeDialog(QDialog):
             lambda: check_backends(options), "check the decomposers", self._checked,
             self._check_failed,
         )
+        self._replan()
+
+    def _replan(self) -> None:
+        """Plan again (in the background: it may import torch) for the current options."""
+        options = self.options()
+        self._plan_task = run_in_background(
+            lambda: qwen_plans(options), "plan the qwen run", self._planned, lambda _m: None
+        )
+
+    def _planned(self, plans: dict) -> None:
+        if self.sender() is not self._plan_task:
+            return  # an older plan, for other options
+        self.plans = plans
+        for i, (key, label) in enumerate(QUALITIES):
+            plan = plans.get(key)
+            seconds = getattr(plan, "expected_s", None)
+            text = label if seconds is None else f"{label}, ~{human_seconds(seconds)}"
+            self.quality.setItemText(i, text)
+        self._show_plan()
+
+    def _show_plan(self) -> None:
+        plan = self.plans.get(str(self.quality.currentData()))
+        self.plan.setText("" if plan is None else f"Plan: {plan.summary()}")
+        self.plan.setToolTip("" if plan is None else plan.reason)
 
     # -- availability
 
@@ -198,6 +260,8 @@ class DecomposeDialog(QDialog):
             offload=str(self.memory.currentData()),
             device=str(self.device.currentData()),
             model=self.model.text().strip() or None,
+            quality=str(self.quality.currentData()),
+            names=self.names.isChecked(),
         )
 
     def _load_settings(self) -> None:
@@ -211,6 +275,8 @@ class DecomposeDialog(QDialog):
         self._select(self.memory, s.value("decompose/memory", "auto"))
         self._select(self.device, s.value("decompose/device", "auto"))
         self.model.setText(str(s.value("decompose/model", "")))
+        self._select(self.quality, s.value("decompose/quality", "exact"))
+        self.names.setChecked(str(s.value("decompose/names", "true")).lower() == "true")
 
     def save_settings(self) -> None:
         s = self.settings
@@ -223,6 +289,8 @@ class DecomposeDialog(QDialog):
         s.setValue("decompose/memory", str(self.memory.currentData()))
         s.setValue("decompose/device", str(self.device.currentData()))
         s.setValue("decompose/model", self.model.text().strip())
+        s.setValue("decompose/quality", str(self.quality.currentData()))
+        s.setValue("decompose/names", "true" if self.names.isChecked() else "false")
 
     @staticmethod
     def _select(combo: QComboBox, data: object) -> None:

@@ -12,6 +12,7 @@ PHASES = {
     "captioning": "Captioning",
     "denoising": "Denoising",
     "decoding": "Decoding",
+    "naming": "Naming layers",
     "segmenting": "Segmenting",
 }
 
