@@ -3,8 +3,9 @@
 - **Reveal test**: hide every predicted layer but the bottom one and compare it with the true
   background over the area the decomposer took out of it (where any layer above the bottom one
   has alpha > 0). The true background is the ground truth's bottom layer plus the true layers the
-  decomposer left in its bottom layer (less than half of their alpha mass taken out), so a tint
-  that stays baked into the background is not counted as a reveal error. Both are seen over mid
+  decomposer left in its bottom layer (less than half of their visible alpha mass taken out), so
+  a tint, a shadow or a missed element that stays in the background is not counted as a reveal
+  error. Both are seen over mid
   grey (a transparent bottom layer shows what lies under the canvas).
   - `reveal_l1`: mean absolute RGB difference in [0, 1] over the removed area;
   - `outline`: the share of pixels in a band of `BAND` px either side of the removed area's
@@ -94,14 +95,25 @@ def outline_visibility(shown: np.ndarray, truth: np.ndarray, band: np.ndarray) -
     return float((excess[band] > OUTLINE_LEVELS).mean())
 
 
-def true_background(gt: Sequence[np.ndarray], removed: np.ndarray) -> tuple[np.ndarray, list[int]]:
+def true_background(
+    gt: Sequence[np.ndarray], taken_alpha: np.ndarray
+) -> tuple[np.ndarray, list[int]]:
     """The truth's bottom layer with the true layers the decomposer left in its bottom layer
-    (RGB over grey), and the indices of the true layers it took out."""
+    (RGB over grey), and the indices of the true layers it took out. A true layer counts as
+    taken out when at least `LEFT_IN` of its visible alpha mass (what the layers above it do
+    not hide) lies under the predicted upper layers' alpha (`taken_alpha`, [0, 1]); a layer
+    hidden entirely counts by where it lies."""
     kept, taken = [gt[0]], []
-    for index, layer in enumerate(gt[1:], start=1):
-        alpha = layer[:, :, 3].astype(np.float64)
-        mass = alpha.sum()
-        if mass > 0 and alpha[removed].sum() >= LEFT_IN * mass:
+    hidden = np.zeros(taken_alpha.shape, np.float64)  # how much the layers above hide
+    visible = []
+    for layer in reversed(gt[1:]):
+        alpha = layer[:, :, 3].astype(np.float64) / 255.0
+        visible.append(alpha * (1.0 - hidden))
+        hidden = alpha + (1.0 - alpha) * hidden
+    for index, (layer, seen) in enumerate(zip(gt[1:], reversed(visible)), start=1):
+        weight = seen if seen.sum() > 0 else layer[:, :, 3].astype(np.float64)
+        mass = weight.sum()
+        if mass > 0 and (weight * taken_alpha).sum() >= LEFT_IN * mass:
             taken.append(index)
         else:
             kept.append(layer)
@@ -150,7 +162,7 @@ def reveal_score(pred: Sequence[np.ndarray], gt: Sequence[np.ndarray]) -> Reveal
         elements=sum(1 for layer in gt[1:] if layer[:, :, 3].any()),
     )
     if removed.any():
-        truth, _ = true_background(gt, removed)
+        truth, _ = true_background(gt, taken_alpha.astype(np.float64) / 255.0)
         shown = _on_grey(pred[:1])
         score.reveal_l1 = float(np.abs(shown - truth)[removed].mean())
         score.outline = outline_visibility(shown, truth, outline_band(removed))
