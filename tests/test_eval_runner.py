@@ -129,3 +129,14 @@ def test_decompose_style_folders_are_read_as_predictions(dataset, tmp_path):
     report = evaluate(dataset, folder_predictor(tmp_path))
     assert report.summary()["scored"] == 3
     assert [row["rgb_l1"] for row in report.table()] == [0.0] * 6
+
+
+def test_cli_reveal_scores_the_truth_clean_and_a_single_layer_as_taking_nothing(dataset, capsys):
+    assert main(["eval", str(dataset), "--baseline", "gt", "--reveal", "--json", "-q"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["reveal"]["all"]["outline_mean"] == 0.0
+    assert out["reveal"]["all"]["reveal_l1"] == 0.0 and out["reveal"]["all"]["edge_l1"] == 0.0
+    assert all("reveal" in sample for sample in out["per_sample"])
+    assert main(["eval", str(dataset), "--baseline", "single", "--reveal", "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "Reveal" in text and "outline" in text  # nothing taken out: figures shown as "-"

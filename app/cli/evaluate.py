@@ -5,6 +5,7 @@
     python main.py dataset --synthetic N [--seed S] -o DATASET_DIR
     python main.py eval DATASET [--backend auto|classic|qwen | --baseline gt|single|kmeans
                                  | --pred DIR] [--layers N] [--limit N] [--json] [--save-pred DIR]
+                                [--reveal]
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--json", action="store_true", help="print JSON instead of the table")
     ev.add_argument("--save-pred", metavar="DIR", help="also write the predicted layers here")
     add_max_pixels(ev)
+    ev.add_argument(
+        "--reveal",
+        action="store_true",
+        help="also the reveal test (bottom layer vs the true background where layers were "
+        "taken out: RGB L1, outline visibility) and the edge colour of matched layers",
+    )
     ev.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     backend = ev.add_argument_group("backend options (as for decompose)")
     add_backend_options(backend)
@@ -162,6 +169,7 @@ def run_eval(args: argparse.Namespace) -> int:
             save_pred=Path(args.save_pred) if args.save_pred else None,
             progress=update,
             on_start=set_total,
+            reveal=args.reveal,
         )
     if args.json:
         print(json.dumps(report.to_json(), indent=1))

@@ -18,7 +18,7 @@ from app.core import commands
 from app.core.document import Document
 from app.core.errors import StrataError
 from app.core.layer import Layer, content_bbox
-from model.classic.background import texture_fill
+from model.classic.separate import separate
 
 GRABCUT_MAX_SIDE = 480
 FEATHER_SIGMA = 1.2
@@ -119,23 +119,23 @@ def extract_region(layer: Layer, region: np.ndarray, name: str) -> tuple[Layer, 
     if matte.max() < 0.5:
         raise ExtractFailed("No object found there; take in a little more around it.")
 
-    # the object: the source's pixels with the matte as extra alpha, cropped to its content
+    # the object: its own colours (edges unmixed from what lies under them) with the matte as
+    # extra alpha, cropped to its content; under it, the picture continued from clean pixels
+    alpha, colour, under = separate(crop[:, :, :3].astype(np.float32) / 255.0, matte)
     obj = np.zeros_like(crop)
-    obj[:, :, :3] = crop[:, :, :3]
-    obj[:, :, 3] = np.rint(crop[:, :, 3].astype(np.float32) * matte).astype(np.uint8)
+    obj[:, :, :3] = np.rint(colour * 255.0)
+    obj[:, :, 3] = np.rint(crop[:, :, 3].astype(np.float32) * alpha).astype(np.uint8)
     bbox = content_bbox(obj[:, :, 3])
     assert bbox is not None
     bx, by, bw, bh = bbox
     obj = obj[by : by + bh, bx : bx + bw]
 
-    # the hole: inpaint where the matte took anything, and blend by the matte
-    hole = cv2.dilate((matte > 0.01).astype(np.uint8), np.ones((5, 5), np.uint8))
-    rgb = np.ascontiguousarray(crop[:, :, :3])
-    filled_rgb = texture_fill(rgb.astype(np.float32) / 255.0, hole > 0) * 255.0
+    # the hole's alpha: inpainted where the matte took anything, blended by the matte
+    hole = cv2.dilate((alpha > 0).astype(np.uint8), np.ones((5, 5), np.uint8))
     filled_a = cv2.inpaint(np.ascontiguousarray(crop[:, :, 3]), hole, 5, cv2.INPAINT_TELEA)
     weight = np.clip(matte * 1.5, 0.0, 1.0)[..., None]  # fully replace under the object
     filled_crop = np.empty_like(crop)
-    filled_crop[:, :, :3] = np.rint(crop[:, :, :3] * (1 - weight) + filled_rgb * weight)
+    filled_crop[:, :, :3] = np.where(alpha[..., None] > 0, np.rint(under * 255.0), crop[:, :, :3])
     filled_crop[:, :, 3] = np.rint(crop[:, :, 3] * (1 - weight[..., 0])
                                    + filled_a * weight[..., 0])
     filled = pixels.copy()

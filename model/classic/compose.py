@@ -18,6 +18,11 @@ import numpy as np
 from model.classic.pieces import Piece, crop, quantise
 
 _MIN_ALPHA = 2  # alphas below this (of 255) are dropped: they carry no visible colour
+SMOOTH_SPREAD = 0.01  # how far off a smooth background model may be under an element
+BUSY_SPREAD = 0.03  # ... a texture or photo continued under it
+FG_SPREAD = {"text": 0.02, "shape": 0.02}  # how far off an element's own colour may be
+PICTURE_SPREAD = 0.1  # ... a picture's, extended to its edge
+EXACT_MARGIN = 0.45  # of an 8-bit level: how far a layer may move the composite before rounding
 
 
 def required_alpha(target: np.ndarray, below: np.ndarray) -> np.ndarray:
@@ -26,6 +31,27 @@ def required_alpha(target: np.ndarray, below: np.ndarray) -> np.ndarray:
     up = np.where(diff > 0, diff / np.maximum(1.0 - below, 1e-6), 0.0)
     down = np.where(diff < 0, -diff / np.maximum(below, 1e-6), 0.0)
     return np.clip(np.maximum(up, down).max(axis=-1), 0.0, 1.0)
+
+
+def closest_exact(
+    solved: np.ndarray, intended: np.ndarray, alpha: np.ndarray, opaque: np.ndarray
+) -> np.ndarray:
+    """The 8-bit colour nearest the piece's `intended` colour that still reproduces the input.
+
+    Over an opaque composite, colour F at alpha a changes the result by a * dF, so any F within
+    (0.5 / 255) / a of the exact solution rounds to the same pixel: at a soft edge (small a)
+    that leaves room to keep the element's own colour instead of the 8-bit noise of the exact
+    solve (a solved edge pixel of alpha 2/255 may be off by a quarter of the range). Where the
+    input is not opaque the exact solution is kept. Values are multiples of 1/255."""
+    exact = np.clip(solved, 0.0, 1.0)
+    rounded = np.rint(exact * 255.0)
+    reach = EXACT_MARGIN / np.maximum(alpha, 1e-6)[:, None]  # in 8-bit levels
+    lo = np.ceil(solved * 255.0 - reach - 1e-4)
+    hi = np.floor(solved * 255.0 + reach + 1e-4)
+    lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 255.0)
+    wanted = np.clip(np.rint(np.clip(intended, 0.0, 1.0) * 255.0), lo, hi)
+    usable = (lo <= hi) & opaque[:, None]
+    return (np.where(usable, wanted, rounded) / 255.0).astype(np.float32)
 
 
 def _bleed(rgb: np.ndarray, box, shape: tuple[int, int]) -> np.ndarray:
@@ -39,16 +65,45 @@ def _bleed(rgb: np.ndarray, box, shape: tuple[int, int]) -> np.ndarray:
     return cv2.copyMakeBorder(rgb, y0, h - y1, x0, w - x1, cv2.BORDER_REPLICATE)
 
 
+def unblend(
+    target: np.ndarray,
+    alpha: np.ndarray,
+    fg: np.ndarray,
+    bg: np.ndarray,
+    fg_spread: np.ndarray | float,
+    bg_spread: float,
+) -> np.ndarray:
+    """The background under soft pixels (N x 3) that, with the element's colour, explains them.
+
+    A soft pixel is I = a F + (1 - a) B. With guesses F0 (the element's own colour) and B0 (the
+    background continued from around it) the residual r = I - a F0 - (1 - a) B0 is shared out
+    as the most likely correction of the two, each trusted by its spread: B moves by
+    (1 - a) sB^2 r / (a^2 sF^2 + (1 - a)^2 sB^2). Faint pixels are mostly background, so they
+    tell what the background is there; nearly opaque ones keep the continued background. The
+    element's colour is then solved exactly from this background (compose_layers)."""
+    a = alpha[:, None]
+    sf2 = np.square(fg_spread)
+    sf2 = sf2[:, None] if np.ndim(sf2) else sf2
+    sb2 = bg_spread**2
+    residual = target - a * fg - (1.0 - a) * bg
+    weight = (1.0 - a) * sb2 / np.maximum(a * a * sf2 + (1.0 - a) ** 2 * sb2, 1e-12)
+    return np.clip(bg + weight * residual, 0.0, 1.0).astype(np.float32)
+
+
 def compose_layers(
     rgb: np.ndarray,
     alpha_in: np.ndarray,
     background: np.ndarray,
     pieces: list[Piece],
     check: Callable[[], None] = lambda: None,
+    bg_spread: float = SMOOTH_SPREAD,
 ) -> list[np.ndarray]:
     """Full-canvas straight RGBA uint8 layers, background first, then `pieces` in order.
 
-    rgb, background: HxWx3 float32 in [0, 1]; alpha_in: HxW float32 in [0, 1].
+    rgb, background: HxWx3 float32 in [0, 1]; alpha_in: HxW float32 in [0, 1]. `background`
+    under the pieces is the background continued from its clean parts; `bg_spread` says how far
+    off that guess may be (larger on textures and photos). Under a soft edge of one piece the
+    background is unblended from the pixel (`unblend`).
     """
     h, w = alpha_in.shape
     a_in_q = quantise(alpha_in)
@@ -72,9 +127,11 @@ def compose_layers(
             lower_than_top = (crop(top, piece.box) != index) & ~crop(opaque_in, piece.box)
             aq[lower_than_top] = 0
 
-    # Background: the input where nothing covers it, the completed background elsewhere.
+    # Background: the input where nothing covers it, the completed background elsewhere, and
+    # under the soft edge of a single piece what the pixel says is there.
     covered = top > 0
     bg_rgb = np.where(covered[:, :, None], background, target)
+    _unblend_edges(bg_rgb, target, pieces, alphas, opaque_in, bg_spread)
     bg_a = a_in.copy()
     if covered.any():
         top_alpha = np.zeros((h, w), np.float32)
@@ -135,7 +192,7 @@ def compose_layers(
                 aq[mine] = np.clip(np.rint(am * 255.0), 0, 255).astype(np.uint8)
                 a = aq.astype(np.float32) / 255.0
                 am = a[mine]
-            colour[mine] = np.clip(solved, 0.0, 1.0)
+            colour[mine] = closest_exact(solved, colour[mine], am, opaque)
         layer = np.zeros((h, w, 4), np.uint8)
         layer[:, :, :3] = _bleed(quantise(colour), piece.box, (h, w))
         layer[y0:y1, x0:x1, 3] = aq
@@ -144,6 +201,37 @@ def compose_layers(
         comp_p[y0:y1, x0:x1] = a[:, :, None] * fq + (1.0 - a[:, :, None]) * comp_p[y0:y1, x0:x1]
         comp_a[y0:y1, x0:x1] = a + (1.0 - a) * comp_a[y0:y1, x0:x1]
     return layers
+
+
+def _unblend_edges(
+    bg_rgb: np.ndarray,
+    target: np.ndarray,
+    pieces: list[Piece],
+    alphas: list[np.ndarray],
+    opaque_in: np.ndarray,
+    bg_spread: float = SMOOTH_SPREAD,
+) -> None:
+    """`unblend` in place, where exactly one piece covers an opaque pixel with 0 < alpha < 1."""
+    h, w = opaque_in.shape
+    count = np.zeros((h, w), np.uint8)
+    for piece, aq in zip(pieces, alphas):
+        crop(count, piece.box)[aq > 0] += 1
+    for piece, aq in zip(pieces, alphas):
+        soft = (aq > 0) & (aq < 255) & (crop(count, piece.box) == 1) & crop(opaque_in, piece.box)
+        if not soft.any():
+            continue
+        y0, _, x0, _ = piece.box
+        ys, xs = np.nonzero(soft)
+        ys, xs = ys + y0, xs + x0
+        spread = FG_SPREAD.get(piece.kind, PICTURE_SPREAD)
+        bg_rgb[ys, xs] = unblend(
+            target[ys, xs],
+            aq[soft].astype(np.float32) / 255.0,
+            np.clip(piece.colour[soft], 0.0, 1.0),
+            bg_rgb[ys, xs],
+            spread,
+            bg_spread,
+        )
 
 
 def composite(layers: list[np.ndarray]) -> np.ndarray:

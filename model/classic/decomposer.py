@@ -18,9 +18,9 @@ from model.base import (
     ProgressCallback,
     as_rgba,
 )
-from model.classic.background import complete_background, hidden_texture
+from model.classic.background import complete_background, shade_under, texture_under
 from model.classic.cancel import cancellable
-from model.classic.compose import compose_layers, composite
+from model.classic.compose import BUSY_SPREAD, SMOOTH_SPREAD, compose_layers, composite
 from model.classic.count import MIN_PIECE, Layer, fit_count
 from model.classic.design import segment_design
 from model.classic.kind import detect_kind
@@ -146,11 +146,13 @@ class ClassicDecomposer:
             lines = []
         stage(2, f"segmenting a {kind}" if kind != "tiny" else "too small to segment")
         background: np.ndarray | None = None
+        model: np.ndarray | None = None  # the background's smooth model, when it has one
         smooth = True
         if kind != "tiny":
-            pieces, background, smooth = cancellable(
+            pieces, background, model = cancellable(
                 token.check, segment_design, rgb, alpha_in, lines, token.check
             )
+            smooth = model is not None
             if (kind == "photo" or not smooth) and not _looks_designed(pieces, h * w):
                 from model.classic import warmup  # here: `python -m` runs it as a script
 
@@ -160,7 +162,7 @@ class ClassicDecomposer:
                 pieces, covered = cancellable(
                     token.check, segment_subject, rgb, alpha_in, token.check
                 )
-                background, smooth = None, False
+                background, model, smooth = None, None, False
                 if not pieces:
                     warnings.append("no distinct foreground was found; the picture stays one layer")
         stage(3, "filling in behind the foreground")
@@ -173,9 +175,23 @@ class ClassicDecomposer:
         # Specks are not worth a layer of their own: they stay in the background.
         pieces = [p for p in pieces if p.kind == "text" or p.area >= MIN_PIECE * h * w]
         stage(4, "solving layer colours")
-        raw = compose_layers(rgb, alpha_in, background, pieces, token.check)
-        if not smooth and len(raw) > 1:
-            raw[0] = cancellable(token.check, hidden_texture, rgb, raw)
+        if not smooth and pieces:
+            # A texture or photo is continued under everything the pieces touch, from the
+            # pixels no piece touches (and not their anti-aliased rims): what shows when a
+            # layer is moved, and the guess its soft edges are unblended against.
+            background = cancellable(token.check, texture_under, rgb, background, pieces)
+        elif model is not None and pieces:
+            # What the smooth model does not explain around a piece (a shadow or glow left in
+            # the background, the model's own error) is continued under it.
+            background = shade_under(rgb, model, background, pieces)
+        raw = compose_layers(
+            rgb,
+            alpha_in,
+            background,
+            pieces,
+            token.check,
+            bg_spread=SMOOTH_SPREAD if smooth else BUSY_SPREAD,
+        )
         layers = [Layer(raw[0], "Background", "background")] + [
             Layer(rgba_, piece.name, piece.kind) for rgba_, piece in zip(raw[1:], pieces)
         ]

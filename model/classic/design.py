@@ -378,9 +378,10 @@ def segment_design(
     lines: list[TextLine],
     check: Callable[[], None],
     report: Callable[[int, int], None] = lambda step, total: None,
-) -> tuple[list[Piece], np.ndarray, bool]:
+) -> tuple[list[Piece], np.ndarray, np.ndarray | None]:
     """Pieces bottom first (shapes and images by decreasing size, then text), the completed
-    background, both at full resolution, and whether the background is smooth."""
+    background, both at full resolution, and the background's smooth model (None when the
+    background is textured)."""
     h, w = alpha_in.shape
     size = working_size(w, h, DESIGN_SIDE)
     s = size[0] / w
@@ -435,7 +436,7 @@ def segment_design(
             piece = text_piece(rgb, below, plan.lines, fbox, busy=coeffs is None)
         if piece is not None:
             pieces.append(piece)
-    return pieces, completed, coeffs is not None
+    return pieces, completed, smooth
 
 
 def _shape_piece(

@@ -27,6 +27,7 @@ from model.evaluation.dataset import (
     write_layers,
 )
 from model.evaluation.metrics import MAX_MERGES, PSNR_CAP_DB, SampleScore, psnr, score_sample
+from model.evaluation.reveal import RevealScore, background_kinds, reveal_score, summarise
 
 
 @dataclass
@@ -105,6 +106,8 @@ class SampleResult:
     metric_seconds: float | None = None
     resized: bool = False
     error: str | None = None
+    reveal: RevealScore | None = None  # with `evaluate(..., reveal=True)`
+    kind: str = "other"  # the sample's background kind, when the dataset says
 
     def to_json(self) -> dict:
         out: dict = {"name": self.name}
@@ -125,6 +128,9 @@ class SampleResult:
             merges=self.score.merges,
             resized=self.resized,
         )
+        if self.reveal is not None:
+            out["reveal"] = self.reveal.to_json()
+            out["background"] = self.kind
         return out
 
 
@@ -158,6 +164,10 @@ class Report:
             for k in range(self.max_merges + 1)
         ]
 
+    def reveal_summary(self) -> dict | None:
+        scores = [(r.kind, r.reveal) for r in self.scored if r.reveal is not None]
+        return summarise(scores) if scores else None
+
     def summary(self) -> dict:
         scored = self.scored
         scores = [r.score for r in scored if r.score is not None]
@@ -188,6 +198,9 @@ class Report:
             **self.summary(),
             "errors": [{"name": r.name, "error": r.error} for r in self.failed],
         }
+        reveal = self.reveal_summary()
+        if reveal is not None:
+            out["reveal"] = reveal
         if per_sample:
             out["per_sample"] = [r.to_json() for r in self.results]
         return out
@@ -224,11 +237,38 @@ class Report:
             )
         if s["resized"]:
             lines.append(f"{s['resized']} predictions were resized to the sample size")
+        reveal = self.reveal_summary()
+        if reveal is not None:
+            lines += [
+                "",
+                "Reveal (bottom layer alone vs the true background; edge colour of matched layers)",
+            ]
+            lines.append(
+                f"{'background':<12} {'n':>4} {'reveal L1':>10} {'outline mean':>13} "
+                f"{'median':>8} {'edge L1':>8}"
+            )
+            for kind, f in reveal.items():
+                cells = [
+                    _cell(f["reveal_l1"]),
+                    _cell(f["outline_mean"], True),
+                    _cell(f["outline_median"], True),
+                    _cell(f["edge_l1"]),
+                ]
+                lines.append(
+                    f"{kind:<12} {f['samples']:>4} {cells[0]:>10} {cells[1]:>13} "
+                    f"{cells[2]:>8} {cells[3]:>8}"
+                )
         for r in self.failed[:10]:
             lines.append(f"failed: {r.name}: {r.error}")
         if len(self.failed) > 10:
             lines.append(f"... and {len(self.failed) - 10} more failures (see --json)")
         return "\n".join(lines)
+
+
+def _cell(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f} %" if percent else f"{value:.4f}"
 
 
 def evaluate(
@@ -239,23 +279,28 @@ def evaluate(
     save_pred: Path | None = None,
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    reveal: bool = False,
 ) -> Report:
-    """Score `predictor` on the dataset's samples (the first `limit` by name)."""
+    """Score `predictor` on the dataset's samples (the first `limit` by name); with `reveal`
+    also the reveal test and edge colour (model/evaluation/reveal.py)."""
     dirs = sample_dirs(Path(dataset))
+    kinds = background_kinds(Path(dataset)) if reveal else {}
     if limit is not None:
         dirs = dirs[: max(0, limit)]
     if on_start is not None:
         on_start(len(dirs))
     report = Report(str(dataset), predictor.name, max_merges)
     for folder in dirs:
-        report.results.append(_evaluate_one(folder, predictor, max_merges, save_pred))
+        result = _evaluate_one(folder, predictor, max_merges, save_pred, reveal)
+        result.kind = kinds.get(folder.name, "other")
+        report.results.append(result)
         if progress is not None:
             progress(1)
     return report
 
 
 def _evaluate_one(
-    folder: Path, predictor: Predictor, max_merges: int, save_pred: Path | None
+    folder: Path, predictor: Predictor, max_merges: int, save_pred: Path | None, reveal: bool
 ) -> SampleResult:
     result = SampleResult(folder.name)
     try:
@@ -270,6 +315,8 @@ def _evaluate_one(
         start = time.perf_counter()
         result.score = score_sample(layers, sample.layers, max_merges=max_merges)
         result.psnr_db = psnr(layers, sample.composite)
+        if reveal:
+            result.reveal = reveal_score(layers, sample.layers)
         result.metric_seconds = time.perf_counter() - start
     except (KeyboardInterrupt, MemoryError):
         raise
