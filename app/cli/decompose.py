@@ -7,6 +7,7 @@ import sys
 import time
 
 from app.cli.options import OUTPUT_FORMATS, add_max_pixels
+from app.core import wording
 
 MAX_LAYERS = 20
 
@@ -161,9 +162,9 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"caption: {result.caption}")
 
     doc = Document.from_image(rgba)
-    from app.core.decomposition import layers_from_arrays
+    from app.core.decomposition import picture_layers
 
-    doc.layers = layers_from_arrays([(layer.rgba, layer.name) for layer in result.layers])
+    doc.layers = picture_layers([(layer.rgba, layer.name) for layer in result.layers])
     doc.metadata.update(
         backend=result.backend,
         backend_choice=reason,
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     )
     save_document(doc, args.output)
     count = len(doc.layers)
-    notes.append(f"wrote {count} layer{'s' if count != 1 else ''} to {args.output} "
+    notes.append(f"wrote {wording.count(count, 'layer')} to {args.output} "
                  f"({result.backend}, {seconds:.1f} s)")
     if not args.quiet:
         print("\n".join(notes), file=sys.stderr)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.cli.options import OUTPUT_FORMATS, add_max_pixels
+from app.core import wording
 from app.core.formats import check_output, detect_format, load_document, save_document
 
 _KIND_NAMES = {
@@ -106,7 +107,7 @@ def run_export(args: argparse.Namespace) -> int:
     doc = load_document(source)
     save_document(doc, target)
     count = len(doc.layers)
-    print(f"wrote {target} ({doc.width}x{doc.height}, {count} layer{'s' if count != 1 else ''})")
+    print(f"wrote {target} ({doc.width}x{doc.height}, {wording.count(count, 'layer')})")
     return 0
 
 
