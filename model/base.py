@@ -66,6 +66,9 @@ class DecomposeOptions:
     model: str | None = None  # Hub id or local folder
     device: str = "auto"  # auto | cuda | mps | cpu
     offload: str = "auto"  # auto | none | model | sequential
+    # auto: backends whose layers are not exact at the input's size (qwen) refine them
+    # against the input (model/refine); off: they only resize them
+    refine: str = "auto"
 
 
 @dataclass
@@ -82,6 +85,11 @@ class DecomposeResult:
     caption: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # PSNR (dB, 100 = exact) of the layers' composite against the input, when measured
+    reconstruction_db: float | None = None
+
+
+REFINE_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from app.cli import decompose, evaluate, files, models
+from app.cli import decompose, evaluate, files, models, refine
 
-SUBCOMMANDS = {"decompose", "export", "info", "dataset", "eval", "models"}
+SUBCOMMANDS = {"decompose", "export", "info", "dataset", "eval", "models", "refine"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a subcommand, opens the editor.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (decompose, files, evaluate, models):
+    for module in (decompose, files, evaluate, models, refine):
         module.register(sub)
     return parser
 

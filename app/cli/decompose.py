@@ -51,6 +51,9 @@ def add_backend_options(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
     parser.add_argument("--offload", choices=["auto", "none", "model", "sequential"],
                         default="auto")
+    parser.add_argument("--refine", choices=["auto", "off"], default="auto",
+                        help="auto: bring a model's layers to full resolution, exact (qwen); "
+                        "off: only resize them")
 
 
 def options_from_args(args: argparse.Namespace):
@@ -60,7 +63,7 @@ def options_from_args(args: argparse.Namespace):
     return DecomposeOptions(
         layers=args.layers, prompt=args.prompt, seed=args.seed, resolution=args.resolution,
         steps=args.steps, cfg=args.cfg, model=args.model, device=args.device,
-        offload=args.offload,
+        offload=args.offload, refine=args.refine,
     )
 
 
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from app.core.document import Document
     from app.core.formats import load_image_rgba, save_document
     from model.base import as_rgba
+    from model.refine.results import describe, measure
     from model.registry import choose_backend
 
     notes: list[str] = []  # printed after success, so a failure prints exactly one line
@@ -118,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"warning: {warning}")
     if result.caption:
         notes.append(f"caption: {result.caption}")
+    notes.append(describe(measure(result, rgba)))
 
     doc = Document.from_image(rgba)
     from app.core.decomposition import layers_from_arrays
@@ -129,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         device=result.device,
         caption=result.caption,
         timings={**result.timings, "total_s": round(seconds, 3)},
+        reconstruction_db=result.reconstruction_db,
         warnings=list(result.warnings),
         input=str(args.input),
     )

@@ -20,6 +20,7 @@ from app.ui.decompose_job import DecomposeJob
 from app.ui.progress import ProgressWidget
 from app.ui.session import EditorSession
 from model.base import DecomposeOptions, DecomposeResult
+from model.refine.results import describe
 
 
 class DecomposeController(QObject):
@@ -132,7 +133,7 @@ class DecomposeController(QObject):
         caption = f" Caption: \u201c{result.caption}\u201d" if result.caption else ""
         self.status.emit(
             f"{len(result.layers)} layers from {result.backend} on {result.device} "
-            f"in {elapsed:.1f} s.{caption}"
+            f"in {elapsed:.1f} s; {describe(result)}.{caption}"
         )
         self.last_reason = reason
         self.finished.emit(True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -102,6 +103,12 @@ class DecomposeDialog(QDialog):
         for key, label in DEVICES:
             self.device.addItem(label, key)
         self.device.setToolTip("Where the model runs")
+        self.refine = QCheckBox("Refine to full resolution")
+        self.refine.setToolTip(
+            "Bring the model's layers (made at 640 or 1024 px) to the picture's size, with "
+            "edges from the picture and colours solved so that together they reproduce it "
+            "exactly"
+        )
         model_form = QFormLayout()
         model_form.addRow("Resolution", self.resolution)
         model_form.addRow("Steps", self.steps)
@@ -109,6 +116,7 @@ class DecomposeDialog(QDialog):
         model_form.addRow("Weights", self.model)
         model_form.addRow("Device", self.device)
         model_form.addRow("Memory", self.memory)
+        model_form.addRow("", self.refine)
         self.model_box = QGroupBox("Model options (qwen)")
         self.model_box.setLayout(model_form)
 
@@ -198,6 +206,7 @@ class DecomposeDialog(QDialog):
             offload=str(self.memory.currentData()),
             device=str(self.device.currentData()),
             model=self.model.text().strip() or None,
+            refine="auto" if self.refine.isChecked() else "off",
         )
 
     def _load_settings(self) -> None:
@@ -211,6 +220,7 @@ class DecomposeDialog(QDialog):
         self._select(self.memory, s.value("decompose/memory", "auto"))
         self._select(self.device, s.value("decompose/device", "auto"))
         self.model.setText(str(s.value("decompose/model", "")))
+        self.refine.setChecked(str(s.value("decompose/refine", "auto")) != "off")
 
     def save_settings(self) -> None:
         s = self.settings
@@ -223,6 +233,7 @@ class DecomposeDialog(QDialog):
         s.setValue("decompose/memory", str(self.memory.currentData()))
         s.setValue("decompose/device", str(self.device.currentData()))
         s.setValue("decompose/model", self.model.text().strip())
+        s.setValue("decompose/refine", "auto" if self.refine.isChecked() else "off")
 
     @staticmethod
     def _select(combo: QComboBox, data: object) -> None:

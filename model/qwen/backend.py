@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 
 from model.base import (
+    REFINE_MODES,
     Availability,
     Cancelled,
     CancelToken,
@@ -27,6 +28,7 @@ from model.qwen import device as devices
 from model.qwen.pipeline import PipelineCache, PipelineKey, is_oom, oom_message, package_problem
 from model.qwen.resample import resize_layer
 from model.qwen.weights import DEFAULT_MODEL, WeightsReport, inspect_weights
+from model.refine.results import measure, refined_layers
 
 MIN_LAYERS, MAX_LAYERS, DEFAULT_LAYERS = 2, 20, 4
 MIN_STEPS = 2
@@ -79,6 +81,8 @@ def validate(options: DecomposeOptions) -> int:
     if options.steps < MIN_STEPS:
         # one step divides by zero in the model's shift-to-terminal schedule (NaN output)
         raise DecomposeError(f"--steps must be at least {MIN_STEPS}, not {options.steps}")
+    if options.refine not in REFINE_MODES:
+        raise DecomposeError(f"--refine must be auto or off, not {options.refine}")
     return layers
 
 
@@ -249,17 +253,27 @@ class QwenDecomposer:
             # activations) its traceback holds, are released, so the memory can really go back.
             self._recover(pipe)
             raise failure
-        t = time.perf_counter()
-        height, width = rgba.shape[:2]
-        out = [
-            DecomposedLayer(resize_layer(frame, width, height), _layer_name(i))
-            for i, frame in enumerate(frames)
-        ]
-        timings["resize"] = time.perf_counter() - t
+        names = [_layer_name(i) for i in range(len(frames))]
+        if options.refine == "off":
+            t = time.perf_counter()
+            height, width = rgba.shape[:2]
+            out = [
+                DecomposedLayer(resize_layer(frame, width, height), name)
+                for frame, name in zip(frames, names)
+            ]
+            timings["resize"] = time.perf_counter() - t
+            quality = None
+        else:
+            # The model's layers come back at its bucket size and do not quite reproduce the
+            # input: refined against it, they are full resolution and exact.
+            run.report("refining", 0, 0, "bringing the layers to full resolution")
+            out, quality = refined_layers(rgba, frames, names, timings, check=run.check)
         timings["total"] = time.perf_counter() - started
-        return DecomposeResult(
-            layers=out, backend=self.name, device=device, caption=caption, timings=timings
+        result = DecomposeResult(
+            layers=out, backend=self.name, device=device, caption=caption, timings=timings,
+            reconstruction_db=quality,
         )
+        return measure(result, rgba)
 
     def _call(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 EXACT = 0.5 / 255 + 2e-5  # within half a grey level: the pixel is already reproduced
@@ -19,11 +20,11 @@ EXACT = 0.5 / 255 + 2e-5  # within half a grey level: the pixel is already repro
 
 @dataclass(frozen=True)
 class AlphaParams:
-    floor: float = 0.02  # contrast (T^2 |F - B|^2) at which the estimate gets half the weight
-    fit: float = 0.3  # the residual across the F-B line, relative to |F - B|, that halves it
+    noise: float = 0.02  # colour noise of the layers: the estimate's noise is this / (T |F - B|)
+    fit: float = 0.5  # share of the local residual across the F-B line counted as noise
     snap: float = 0.03  # estimates within this of opaque are opaque (noise clipped at 1)
     tail: float = 0.2  # where the upsampled alpha is below this...
-    tail_estimate: float = 0.25  # ...and the estimate too, the pixel is outside the layer
+    tail_estimate: float = 0.02  # ...and the estimate confidently below this, it is 0
 
 
 def suffix(colours: np.ndarray, alphas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,13 +74,22 @@ def refine_band(
             estimate = np.clip(raw * (1.0 / (1.0 - params.snap)), 0.0, 1.0)
             seen -= raw * diff  # what the F-B line does not explain
             misfit = (seen * seen).sum(axis=0)
-            contrast = t * t * spread
-            weight = contrast / (contrast + params.floor)
-            weight *= np.exp(-misfit / (params.fit**2 * np.maximum(spread, 1e-6)))
-            weight *= band & open_
+            # A change smaller than the estimate's own noise is not made (smooth, soft alpha
+            # resamples well); one twice as large is made in full (a blurred sharp edge).
+            # The estimate's noise: the layers' colour noise, plus what the picture shows off
+            # the F-B line nearby (detail the upsampled layers lack is as strong along it).
             upsampled = alphas[k]
+            local = cv2.blur(misfit, (3, 3), borderType=cv2.BORDER_REPLICATE)
+            noise = np.sqrt(params.noise**2 + local * params.fit) / np.maximum(
+                t * np.sqrt(spread), 1e-6
+            )
+            change = np.abs(estimate - upsampled)
+            weight = np.clip(change / noise - 1.0, 0.0, 1.0)
+            weight *= band & open_
             alpha = upsampled + weight * (estimate - upsampled)
-            outside = band & open_ & (upsampled < params.tail) & (estimate < params.tail_estimate)
+            outside = (
+                (weight > 0.5) & (upsampled < params.tail) & (estimate < params.tail_estimate)
+            )
             alpha[outside] = 0.0
             out[k] = alpha
         a = out[k]

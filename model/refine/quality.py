@@ -62,3 +62,20 @@ class Reconstruction:
     @property
     def exact_share(self) -> float:
         return self.exact / self.pixels if self.pixels else 1.0
+
+
+def stack_psnr(picture: np.ndarray, layers: list[np.ndarray], band_pixels: int = 1 << 17) -> float:
+    """Reconstruction PSNR of full-size uint8 layers against an RGBA uint8 picture, measured
+    band by band (little memory at any size)."""
+    height, width = picture.shape[:2]
+    for layer in layers:
+        if layer.shape != (height, width, 4) or layer.dtype != np.uint8:
+            raise ValueError(f"layer {layer.dtype} {layer.shape} on a {width}x{height} picture")
+    quality = Reconstruction()
+    step = max(8, band_pixels // width)
+    for y0 in range(0, height, step):
+        rows = slice(y0, min(height, y0 + step))
+        chunk = [layer[rows].transpose(2, 0, 1) for layer in layers]
+        recon = over_uint8(np.stack([c[:3] for c in chunk]), np.stack([c[3] for c in chunk]))
+        quality.add(picture[rows].transpose(2, 0, 1), recon)
+    return quality.psnr_db
