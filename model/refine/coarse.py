@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-GRID_SIDE = 512  # the drift is measured on a grid at most this long
+GRID_SIDE = 256  # the drift is measured on a grid at most this long
 SOLO = 0.9  # a layer is "seen on its own" where its visibility is at least this
 ROBUST = 0.05  # residuals this large count half: misfits (detail, wrong layers), not drift
 SMOOTH = 1 / 8  # drift smoothing, as a fraction of the grid's short side
@@ -63,6 +63,16 @@ def grid_size(picture_size: tuple[int, int], layer_sizes: Sequence[tuple[int, in
 
 
 def _premultiplied_at(layer: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if layer.dtype == np.uint8 and size[0] * size[1] < layer.shape[0] * layer.shape[1]:
+        # A large 8-bit image (the picture, or layers at full size): premultiplied and
+        # shrunk in 8 bits, without a float copy of the whole image (0.5/255 is plenty here).
+        premul = layer.copy()
+        if layer[:, :, 3].min() < 255:
+            alpha = np.ascontiguousarray(layer[:, :, 3])
+            for c in range(3):
+                premul[:, :, c] = cv2.multiply(layer[:, :, c], alpha, scale=1 / 255)
+        small = cv2.resize(premul, size, interpolation=cv2.INTER_AREA)
+        return small.astype(np.float32) * np.float32(1 / 255)
     rgba = as_float(layer)
     premul = rgba.copy()
     premul[:, :, :3] *= rgba[:, :, 3:]
@@ -97,7 +107,7 @@ def drift_fields(
     robust = 1.0 / (1.0 + (size / ROBUST) ** 2)
     sigma = max(1.0, SMOOTH * min(width, height))
     fields: list[np.ndarray | None] = []
-    for k, premul in enumerate(stack):
+    for k in range(len(stack)):
         seen = visibility[k]
         weight = np.where(seen >= SOLO, seen * robust, 0.0).astype(np.float32)
         total = float(weight.sum())

@@ -21,15 +21,15 @@ import cv2
 import numpy as np
 
 from model.refine import alpha as alpha_step
-from model.refine import colour as colour_step
+from model.refine import kernels
 from model.refine.coarse import drift_fields, grid_size
 from model.refine.inputs import RefineError, check_stack, picture_rgba
-from model.refine.quality import Reconstruction, over_uint8
+from model.refine.quality import Reconstruction
 from model.refine.upsample import edge_band, scale_factor, to_size
 
 ALPHA_MODES = ("auto", "on", "off")
 MIN_ALPHA_FACTOR = 0.0  # enlarged less than this, a layer's alpha is kept as resampled
-BAND_PIXELS = 1 << 17  # pixels per band of rows: the float work stays in the CPU's cache
+BAND_PIXELS = 1 << 19  # pixels per band of rows (about 100 MB of float work for 6 layers)
 
 
 @dataclass
@@ -49,12 +49,11 @@ class Refined:
     report: RefineReport
 
 
-def _planar(rows: np.ndarray) -> np.ndarray:
-    return rows.transpose(2, 0, 1).astype(np.float32) * np.float32(1 / 255)
+INV255 = np.float32(1 / 255)
 
 
 def _field_rows(field_: np.ndarray, size: tuple[int, int], y0: int, y1: int) -> np.ndarray:
-    """Rows y0:y1 of a grid-sized field bilinearly enlarged to `size`, as (3, rows, W)."""
+    """Rows y0:y1 of a grid-sized field bilinearly enlarged to `size`, as (rows, W, 3)."""
     width, height = size
     gh, gw = field_.shape[:2]
     sx, sy = gw / width, gh / height
@@ -63,7 +62,7 @@ def _field_rows(field_: np.ndarray, size: tuple[int, int], y0: int, y1: int) -> 
         field_, matrix, (width, y1 - y0),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE,
     )
-    return rows.reshape(y1 - y0, width, 3).transpose(2, 0, 1)
+    return rows.reshape(y1 - y0, width, 3)
 
 
 def refine_layers(
@@ -104,6 +103,7 @@ def refine_layers(
     timings["resample"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
+    packed = alpha_step.kernel_params(params)
     quality = Reconstruction()
     step = max(8, BAND_PIXELS // width)
     total = (height + step - 1) // step
@@ -111,7 +111,7 @@ def refine_layers(
         if check is not None:
             check()
         y1 = min(height, y0 + step)
-        _refine_rows(picture, out, fields, bands, grid, size, y0, y1, params, quality)
+        _refine_rows(picture, out, fields, bands, size, y0, y1, packed, quality)
         if progress is not None:
             progress(index + 1, total)
     timings["solve"] = time.perf_counter() - clock
@@ -132,11 +132,10 @@ def _refine_rows(
     out: list[np.ndarray],
     fields: list[np.ndarray | None],
     bands: list[np.ndarray | None],
-    grid: tuple[int, int],
     size: tuple[int, int],
     y0: int,
     y1: int,
-    params: alpha_step.AlphaParams,
+    params: np.ndarray,
     quality: Reconstruction,
 ) -> None:
     rows = slice(y0, y1)
@@ -147,25 +146,25 @@ def _refine_rows(
         k for k, layer in enumerate(out)
         if k == 0 or layer[rows, :, 3].any() or (band_rows[k] is not None and band_rows[k].any())
     ]
-    pic = picture[rows].transpose(2, 0, 1)
-    target = pic.astype(np.float32) * np.float32(1 / 255)
-    target[:3] *= target[3]
-    chunk = [out[k][rows] for k in active]
-    colours = np.stack([_planar(x[:, :, :3]) for x in chunk])
-    alphas = np.stack([x[:, :, 3].astype(np.float32) * np.float32(1 / 255) for x in chunk])
+    stack = np.stack([out[k][rows] for k in active])
+    count, height, width = stack.shape[:3]
+    with_drift = np.array([fields[k] is not None for k in active])
+    drift = np.zeros((count, height, width, 3) if with_drift.any() else (count, 1, 1, 3),
+                     np.float32)
     for i, k in enumerate(active):
         if fields[k] is not None:
-            colours[i] += _field_rows(fields[k], size, y0, y1)
-    np.clip(colours, 0.0, 1.0, out=colours)
-    refining = [band_rows[k] for k in active]
-    if any(b is not None and b.any() for b in refining):
-        alphas = alpha_step.refine_band(target, colours, alphas, refining, params)
-        alphas = np.rint(alphas * 255) * np.float32(1 / 255)
-    alphas = colour_step.fix_alpha(target[3], alphas)
-    colour_step.solve(target[:3], colours, alphas)
-    levels = colour_step.round_exactly(target[:3], colours, alphas)
-    alphas8 = np.rint(alphas * 255).astype(np.uint8)
+            drift[i] = _field_rows(fields[k], size, y0, y1)
+    edges = [band_rows[k] for k in active]
+    any_band = any(b is not None and b.any() for b in edges)
+    if any_band:
+        band = np.zeros((count, height, width), bool)
+        for i, b in enumerate(edges):
+            if b is not None:
+                band[i] = b
+    else:
+        band = np.zeros((count, 1, 1), bool)
+    stats = np.zeros((height, 4), np.float64)
+    kernels.refine_rows(picture[rows], stack, drift, with_drift, band, any_band, params, stats)
     for i, k in enumerate(active):
-        out[k][rows, :, :3] = levels[i].transpose(1, 2, 0)
-        out[k][rows, :, 3] = alphas8[i]
-    quality.add(pic, over_uint8(levels, alphas8))
+        out[k][rows] = stack[i]
+    quality.add_stats(stats, width)

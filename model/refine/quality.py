@@ -47,6 +47,16 @@ class Reconstruction:
         q[:3] *= q[3]
         self.sse_premul += float(((p - q) ** 2).sum())
 
+    def add_stats(self, stats: np.ndarray, width: int) -> None:
+        """Rows of (exact pixels, RGB squared error, premultiplied squared error, not
+        opaque) as kernels.solve_rows reports them."""
+        self.pixels += stats.shape[0] * width
+        self.exact += int(stats[:, 0].sum())
+        self.sse_rgb += float(stats[:, 1].sum())
+        self.sse_premul += float(stats[:, 2].sum())
+        if stats[:, 3].any():
+            self.opaque = False
+
     @property
     def psnr_db(self) -> float:
         if self.pixels == 0:
