@@ -27,6 +27,7 @@ from app.ui.session import EditorSession
 from app.ui.tasks import run_in_background
 from app.ui.window_actions import ActionsMixin
 from app.ui.window_files import FileDialogsMixin
+from model.refine.results import describe
 
 
 class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
@@ -145,8 +146,13 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         result = self.decomposer.last_result
         if not applied or result is None:
             return
-        self.result_label.setText(f"{result.backend} · {len(result.layers)} layers")
-        tip = [f"Decomposed by {self.decomposer.last_reason} on {result.device}."]
+        text = f"{result.backend} · {len(result.layers)} layers"
+        if result.reconstruction_db is not None:
+            db = result.reconstruction_db
+            text += " · exact" if db >= 100 else f" · {db:.1f} dB"
+        self.result_label.setText(text)
+        tip = [f"Decomposed by {self.decomposer.last_reason} on {result.device}.",
+               f"Reconstruction: {describe(result).removeprefix('reconstruction ')}."]
         if result.caption:
             tip.append(f"Caption: {result.caption}")
         tip += result.warnings

@@ -30,11 +30,15 @@ class AlphaParams:
     snap: float = 0.03  # estimates within this of opaque are opaque (noise clipped at 1)
     tail: float = 0.2  # where the resampled alpha is below this...
     tail_estimate: float = 0.02  # ...and the estimate confidently below this, alpha is 0
+    significance: float = 1.0  # changes below this many noise levels (3x3 mean) are not made
+    detail: float = 1.5  # an edge below, blurred by resampling, adds this x its contrast...
+    floor: float = 0.1  # ...above this contrast (fine texture: the misfit accounts for it)
 
 
 def kernel_params(params: AlphaParams) -> np.ndarray:
     """The parameters as kernels.refine_rows takes them."""
     return np.array(
-        [params.noise, params.fit, 1.0 / (1.0 - params.snap), params.tail, params.tail_estimate],
+        [params.noise, params.fit, 1.0 / (1.0 - params.snap), params.tail, params.tail_estimate,
+         params.significance, params.detail, params.floor],
         np.float32,
     )

@@ -111,7 +111,7 @@ def refine_layers(
         if check is not None:
             check()
         y1 = min(height, y0 + step)
-        _refine_rows(picture, out, fields, bands, size, y0, y1, packed, quality)
+        _refine_rows(picture, out, fields, bands, factors, size, y0, y1, packed, quality)
         if progress is not None:
             progress(index + 1, total)
     timings["solve"] = time.perf_counter() - clock
@@ -132,6 +132,7 @@ def _refine_rows(
     out: list[np.ndarray],
     fields: list[np.ndarray | None],
     bands: list[np.ndarray | None],
+    factors: list[float],
     size: tuple[int, int],
     y0: int,
     y1: int,
@@ -157,14 +158,28 @@ def _refine_rows(
     edges = [band_rows[k] for k in active]
     any_band = any(b is not None and b.any() for b in edges)
     if any_band:
-        band = np.zeros((count, height, width), bool)
+        band = np.zeros((count, height, width), np.uint8)
         for i, b in enumerate(edges):
             if b is not None:
                 band[i] = b
+        estimates = np.empty((count, height, width), np.float32)
+        sigmas = np.empty((count, height, width), np.float32)
+        scales = np.empty((count, height, width), np.float32)
+        belows = np.empty((count, height, width, 3), np.float32)
+        kernels.estimate_rows(
+            picture[rows], stack, drift, with_drift, band, params, estimates, sigmas, scales,
+            belows,
+        )
     else:
-        band = np.zeros((count, 1, 1), bool)
+        band = np.zeros((count, 1, 1), np.uint8)
+        estimates = sigmas = scales = np.zeros((count, 1, 1), np.float32)
+        belows = np.zeros((count, 1, 1, 3), np.float32)
+    enlarged = np.array([factors[k] for k in active], np.float32)
     stats = np.zeros((height, 4), np.float64)
-    kernels.refine_rows(picture[rows], stack, drift, with_drift, band, any_band, params, stats)
+    kernels.refine_rows(
+        picture[rows], stack, drift, with_drift, band, estimates, sigmas, scales, belows,
+        enlarged, any_band, params, stats,
+    )
     for i, k in enumerate(active):
         out[k][rows] = stack[i]
     quality.add_stats(stats, width)

@@ -67,8 +67,8 @@ def layer_array(layer: np.ndarray, index: int) -> np.ndarray:
 
 def aspect_matches(layer_size: tuple[int, int], picture_size: tuple[int, int]) -> bool:
     """Whether a (width, height) layer could be the picture at some scale with each side
-    rounded to the bucket step: some scale s puts both |w - W*s| and |h - H*s| within half
-    a step (plus a pixel for the rounding of the picture's own size)."""
+    rounded to the bucket step: some scale s puts both |w - W*s| and |h - H*s| within half a
+    step, plus a pixel for the rounding of the sizes themselves."""
     w, h = layer_size
     big_w, big_h = picture_size
     slack = BUCKET_STEP / 2 + 1

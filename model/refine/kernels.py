@@ -26,9 +26,12 @@ def _clip01(value):
 
 
 @njit(cache=True)
-def _refine_edges(y, x, band, target, c, a, above, transmit, params):
-    """Alphas a[k] of the layers whose band covers pixel (y, x) re-estimated from the picture,
-    bottom first, each on the 8-bit grid (alpha.py). target: premultiplied RGBA."""
+def _refine_edges(y, x, band, target, c, a, above, transmit, params, estimates, sigmas, scales,
+                  belows):
+    """The alpha the picture implies for each layer whose band covers pixel (y, x), that
+    estimate's noise, its scale T |F - B| and the premultiplied colour below (estimates,
+    sigmas, scales (n, h, w), belows (n, h, w, 3); sigma 0: no estimate), bottom first: each
+    over the layers below as refined by this pixel's test alone (alpha.py)."""
     n = a.shape[0]
     noise, fit, gain, tail, tail_estimate = params[0], params[1], params[2], params[3], params[4]
     # the layers above each layer (premultiplied RGBA) and their transmittance
@@ -46,7 +49,7 @@ def _refine_edges(y, x, band, target, c, a, above, transmit, params):
     b0 = b1 = b2 = b3 = ZERO  # the (refined) layers below, premultiplied RGBA
     for k in range(n):
         ak = a[k]
-        if band[k, y, x]:
+        if band[k, y, x] > 0:
             u0, u1, u2, u3 = above[k, 0], above[k, 1], above[k, 2], above[k, 3]
             t = transmit[k]
             f0, f1, f2 = c[k, 0], c[k, 1], c[k, 2]
@@ -71,11 +74,18 @@ def _refine_edges(y, x, band, target, c, a, above, transmit, params):
                     misfit = e0 * e0 + e1 * e1 + e2 * e2 + e3 * e3
                     sigma = np.sqrt(noise * noise + fit * misfit) / (t * np.sqrt(spread))
                     estimate = _clip01(raw * gain)
+                    if raw < tail_estimate:
+                        estimate = ZERO
+                    estimates[k, y, x] = estimate
+                    sigmas[k, y, x] = sigma
+                    scales[k, y, x] = t * np.sqrt(spread)
+                    belows[k, y, x, 0], belows[k, y, x, 1], belows[k, y, x, 2] = b0, b1, b2
+                    bound = np.float32(band[k, y, x]) * INV255
                     weight = _clip01(abs(estimate - ak) / sigma - 1)
-                    if weight > 0.5 and ak < tail and raw < tail_estimate:
+                    if weight > 0.5 and ak < tail and ak <= bound and raw < tail_estimate:
                         ak = ZERO
                     else:
-                        ak = ak + weight * (estimate - ak)
+                        ak = ak + min(max(weight * (estimate - ak), -bound), bound)
                     ak = np.rint(ak * 255) * INV255
                     a[k] = ak
         keep = ONE - ak
@@ -212,14 +222,111 @@ def _over_straight(stack, y, x, out):
     out[3] = min(max(np.rint(o3 * np.float32(255)), 0.0), 255.0)
 
 
+@njit(cache=True)
+def _load(y, x, picture, stack, drift, has_drift, target, c, a):
+    n = a.shape[0]
+    pa = np.float32(picture[y, x, 3]) * INV255
+    for ch in range(3):
+        target[ch] = np.float32(picture[y, x, ch]) * INV255 * pa
+    target[3] = pa
+    for k in range(n):
+        a[k] = np.float32(stack[k, y, x, 3]) * INV255
+        for ch in range(3):
+            value = np.float32(stack[k, y, x, ch]) * INV255
+            if has_drift[k]:
+                value = _clip01(value + drift[k, y, x, ch])
+            c[k, ch] = value
+
+
 @njit(cache=True, parallel=True)
-def refine_rows(picture, stack, drift, has_drift, band, any_band, params, stats):
+def estimate_rows(picture, stack, drift, has_drift, band, params, estimates, sigmas, scales,
+                  belows):
+    """First pass over a band of rows: each layer's alpha estimate and its noise where its
+    band is (see _refine_edges); sigmas stay 0 elsewhere."""
+    n, height, width = stack.shape[:3]
+    for y in prange(height):
+        a = np.empty(n, np.float32)
+        c = np.empty((n, 3), np.float32)
+        above = np.empty((n, 4), np.float32)
+        transmit = np.empty(n, np.float32)
+        target = np.empty(4, np.float32)
+        for x in range(width):
+            for k in range(n):
+                sigmas[k, y, x] = 0.0
+            edge = False
+            for k in range(n):
+                if band[k, y, x] > 0:
+                    edge = True
+            if not edge:
+                continue
+            _load(y, x, picture, stack, drift, has_drift, target, c, a)
+            _refine_edges(y, x, band, target, c, a, above, transmit, params, estimates, sigmas,
+                          scales, belows)
+
+
+@njit(cache=True)
+def _edge_below(k, y, x, sigmas, belows):
+    """The largest step (any colour channel) from this pixel to a 4-neighbour in what lies
+    below layer k (as resampled: an edge there is blurred)."""
+    height, width = sigmas.shape[1], sigmas.shape[2]
+    step = ZERO
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        yy, xx = y + dy, x + dx
+        if 0 <= yy < height and 0 <= xx < width and sigmas[k, yy, xx] > 0:
+            for ch in range(3):
+                step = max(step, abs(belows[k, yy, xx, ch] - belows[k, y, x, ch]))
+    return step
+
+
+@njit(cache=True)
+def _blend_edges(y, x, stack, band, estimates, sigmas, scales, belows, enlarged, a, params):
+    """Alphas moved to their estimates where the change is significant over the pixel's 3x3
+    neighbourhood (the mean |estimate - resampled| there exceeds the estimate's noise: a lone
+    noisy pixel does not pass, a blurred edge or a washed-out stroke does), by at most the
+    band's bound (what resampling could have hidden, upsample.edge_band); on the 8-bit grid."""
+    n = a.shape[0]
+    height, width = sigmas.shape[1], sigmas.shape[2]
+    tail, significance, detail, floor = params[3], params[5], params[6], params[7]
+    for k in range(n):
+        sigma = sigmas[k, y, x]
+        if sigma <= 0:
+            continue
+        if enlarged[k] > 1 and detail > 0:
+            # an edge below that resampling blurred shows sharp in the picture through a
+            # soft layer: as strong as its contrast (about enlargement x step)
+            contrast = enlarged[k] * _edge_below(k, y, x, sigmas, belows) - floor
+            if contrast > 0:
+                lost = detail * contrast * (ONE - a[k])
+                sigma = np.sqrt(sigma * sigma + (lost / scales[k, y, x]) ** 2)
+        bound = np.float32(band[k, y, x]) * INV255
+        total = ZERO
+        count = 0
+        for yy in range(max(y - 1, 0), min(y + 2, height)):
+            for xx in range(max(x - 1, 0), min(x + 2, width)):
+                if sigmas[k, yy, xx] > 0:
+                    total += abs(estimates[k, yy, xx] - np.float32(stack[k, yy, xx, 3]) * INV255)
+                count += 1
+        ak = a[k]
+        estimate = estimates[k, y, x]
+        weight = _clip01((total / count) / sigma - significance)
+        if weight > 0.5 and ak < tail and ak <= bound and estimate == 0:
+            ak = ZERO
+        else:
+            change = weight * (estimate - ak)
+            ak = ak + min(max(change, -bound), bound)
+        a[k] = np.rint(ak * 255) * INV255
+
+
+@njit(cache=True, parallel=True)
+def refine_rows(picture, stack, drift, has_drift, band, estimates, sigmas, scales, belows,
+                enlarged, any_band, params, stats):
     """Refine one band of rows in place.
 
     picture (h, w, 4) uint8 straight RGBA; stack (n, h, w, 4) uint8, the resampled layers,
     overwritten with the refined ones; drift (n, h, w, 3) float32 colour corrections, used
-    where has_drift[k]; band (n, h, w) bool, where a layer's alpha is re-estimated (only if
-    any_band); params: noise, fit, 1 / (1 - snap), tail, tail estimate (alpha.py).
+    where has_drift[k]; band (n, h, w) uint8 (upsample.edge_band), estimates and sigmas
+    from estimate_rows (only if any_band); params: noise, fit, 1 / (1 - snap), tail, tail
+    estimate, significance (alpha.py).
     stats (h, 4) float64 per row: exact pixels, RGB and premultiplied RGBA squared error of
     the reconstruction (as model/evaluation measures it), 1 where the row is not opaque.
     """
@@ -233,8 +340,6 @@ def refine_rows(picture, stack, drift, has_drift, band, any_band, params, stats)
         c = np.empty((n, 3), np.float32)
         seen = np.empty(n, np.float32)
         share = np.empty(n, np.float32)
-        above = np.empty((n, 4), np.float32)
-        transmit = np.empty(n, np.float32)
         target = np.empty(4, np.float32)
         recon = np.empty(4, np.float32)
         exact = 0.0
@@ -253,22 +358,11 @@ def refine_rows(picture, stack, drift, has_drift, band, any_band, params, stats)
                     if picture[y, x, 3] != 255:
                         transparent = 1.0
                     continue
-            pa = np.float32(picture[y, x, 3]) * INV255
-            for ch in range(3):
-                target[ch] = np.float32(picture[y, x, ch]) * INV255 * pa
-            target[3] = pa
-            edge = False
-            for k in range(n):
-                a[k] = np.float32(stack[k, y, x, 3]) * INV255
-                for ch in range(3):
-                    value = np.float32(stack[k, y, x, ch]) * INV255
-                    if has_drift[k]:
-                        value = _clip01(value + drift[k, y, x, ch])
-                    c[k, ch] = value
-                if any_band and band[k, y, x]:
-                    edge = True
-            if edge:
-                _refine_edges(y, x, band, target, c, a, above, transmit, params)
+            _load(y, x, picture, stack, drift, has_drift, target, c, a)
+            pa = target[3]
+            if any_band:
+                _blend_edges(y, x, stack, band, estimates, sigmas, scales, belows, enlarged, a,
+                             params)
             _match_coverage(a, pa)
             _solve_colour(target, c, a, seen, share)
             _store(y, x, c, a, stack)
