@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+from test_cli_decompose import run_cli
 
 from app.core.formats import load_document, save_document
 from app.core.refinement import stack_arrays
@@ -18,16 +17,6 @@ from model.evaluation.compose import flatten
 from model.evaluation.metrics import psnr
 from model.evaluation.simulate import Degradation, degrade
 from model.evaluation.synthetic import generate_sample
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), *args],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
-        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
-    )
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +65,8 @@ def test_refine_reads_a_dataset_sample_psd_and_session(model_output, tmp_path) -
     sample.mkdir()
     for i, path in enumerate(sorted(layers.glob("*.png"))):
         (sample / f"{i:04d}.png").write_bytes(path.read_bytes())
-    assert run_cli("refine", str(picture), str(sample), "-o", str(tmp_path / "a.psd")).returncode == 0
+    done = run_cli("refine", str(picture), str(sample), "-o", str(tmp_path / "a.psd"))
+    assert done.returncode == 0, done.stderr
     for source in ("a.psd", "a.strata"):
         if source == "a.strata":
             save_document(load_document(tmp_path / "a.psd"), tmp_path / "a.strata")
@@ -91,7 +81,8 @@ def test_refine_keeps_hidden_layers_hidden(model_output, tmp_path) -> None:
     doc.layers[-1].params = doc.layers[-1].params.with_(visible=False)
     save_document(doc, tmp_path / "hidden.ora")
     out = tmp_path / "out.ora"
-    assert run_cli("refine", str(picture), str(tmp_path / "hidden.ora"), "-o", str(out)).returncode == 0
+    done = run_cli("refine", str(picture), str(tmp_path / "hidden.ora"), "-o", str(out))
+    assert done.returncode == 0, done.stderr
     refined = load_document(out)
     assert [x.params.visible for x in refined.layers] == [x.params.visible for x in doc.layers]
 
@@ -129,7 +120,8 @@ def test_decompose_reports_reconstruction_and_takes_refine(tmp_path) -> None:
 
 def test_eval_simulated_refine_beats_the_plain_resize(tmp_path) -> None:
     data = tmp_path / "syn"
-    assert run_cli("dataset", "--synthetic", "3", "--seed", "5", "-o", str(data), "-q").returncode == 0
+    made = run_cli("dataset", "--synthetic", "3", "--seed", "5", "-o", str(data), "-q")
+    assert made.returncode == 0, made.stderr
     scores = {}
     for mode in ("auto", "off"):
         done = run_cli("eval", str(data), "--baseline", "simulated", "--upscale", "3",
