@@ -29,7 +29,7 @@ from model.refine.upsample import edge_band, scale_factor, to_size
 
 ALPHA_MODES = ("auto", "on", "off")
 MIN_ALPHA_FACTOR = 0.0  # enlarged less than this, a layer's alpha is kept as resampled
-BAND_PIXELS = 1 << 19  # pixels per band of rows (about 100 MB of float work for 6 layers)
+BAND_PIXELS = 1 << 18  # pixels per band of rows (about 50 MB of float work for 6 layers)
 
 
 @dataclass
@@ -170,15 +170,21 @@ def _refine_rows(
             picture[rows], stack, drift, with_drift, band, params, estimates, sigmas, scales,
             belows,
         )
+        # how far each estimate moves alpha, averaged over 3x3 (0 where nothing is estimated)
+        changes = np.abs(estimates - stack[:, :, :, 3] * INV255)
+        changes[sigmas <= 0] = 0.0
+        for i in range(count):
+            if edges[i] is not None:
+                cv2.blur(changes[i], (3, 3), dst=changes[i], borderType=cv2.BORDER_REPLICATE)
     else:
         band = np.zeros((count, 1, 1), np.uint8)
-        estimates = sigmas = scales = np.zeros((count, 1, 1), np.float32)
+        estimates = sigmas = scales = changes = np.zeros((count, 1, 1), np.float32)
         belows = np.zeros((count, 1, 1, 3), np.float32)
     enlarged = np.array([factors[k] for k in active], np.float32)
     stats = np.zeros((height, 4), np.float64)
     kernels.refine_rows(
-        picture[rows], stack, drift, with_drift, band, estimates, sigmas, scales, belows,
-        enlarged, any_band, params, stats,
+        picture[rows], stack, drift, with_drift, band, estimates, sigmas, changes, scales,
+        belows, enlarged, any_band, params, stats,
     )
     for i, k in enumerate(active):
         out[k][rows] = stack[i]

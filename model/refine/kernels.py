@@ -279,13 +279,13 @@ def _edge_below(k, y, x, sigmas, belows):
 
 
 @njit(cache=True)
-def _blend_edges(y, x, stack, band, estimates, sigmas, scales, belows, enlarged, a, params):
+def _blend_edges(y, x, band, estimates, sigmas, changes, scales, belows, enlarged, a, params):
     """Alphas moved to their estimates where the change is significant over the pixel's 3x3
-    neighbourhood (the mean |estimate - resampled| there exceeds the estimate's noise: a lone
-    noisy pixel does not pass, a blurred edge or a washed-out stroke does), by at most the
-    band's bound (what resampling could have hidden, upsample.edge_band); on the 8-bit grid."""
+    neighbourhood (changes: the mean |estimate - resampled| there; it must exceed the
+    estimate's noise: a lone noisy pixel does not pass, a blurred edge or a washed-out stroke
+    does), by at most the band's bound (what resampling could have hidden,
+    upsample.edge_band); on the 8-bit grid."""
     n = a.shape[0]
-    height, width = sigmas.shape[1], sigmas.shape[2]
     tail, significance, detail, floor = params[3], params[5], params[6], params[7]
     for k in range(n):
         sigma = sigmas[k, y, x]
@@ -299,16 +299,9 @@ def _blend_edges(y, x, stack, band, estimates, sigmas, scales, belows, enlarged,
                 lost = detail * contrast * (ONE - a[k])
                 sigma = np.sqrt(sigma * sigma + (lost / scales[k, y, x]) ** 2)
         bound = np.float32(band[k, y, x]) * INV255
-        total = ZERO
-        count = 0
-        for yy in range(max(y - 1, 0), min(y + 2, height)):
-            for xx in range(max(x - 1, 0), min(x + 2, width)):
-                if sigmas[k, yy, xx] > 0:
-                    total += abs(estimates[k, yy, xx] - np.float32(stack[k, yy, xx, 3]) * INV255)
-                count += 1
         ak = a[k]
         estimate = estimates[k, y, x]
-        weight = _clip01((total / count) / sigma - significance)
+        weight = _clip01(changes[k, y, x] / sigma - significance)
         if weight > 0.5 and ak < tail and ak <= bound and estimate == 0:
             ak = ZERO
         else:
@@ -318,14 +311,15 @@ def _blend_edges(y, x, stack, band, estimates, sigmas, scales, belows, enlarged,
 
 
 @njit(cache=True, parallel=True)
-def refine_rows(picture, stack, drift, has_drift, band, estimates, sigmas, scales, belows,
-                enlarged, any_band, params, stats):
+def refine_rows(picture, stack, drift, has_drift, band, estimates, sigmas, changes, scales,
+                belows, enlarged, any_band, params, stats):
     """Refine one band of rows in place.
 
     picture (h, w, 4) uint8 straight RGBA; stack (n, h, w, 4) uint8, the resampled layers,
     overwritten with the refined ones; drift (n, h, w, 3) float32 colour corrections, used
-    where has_drift[k]; band (n, h, w) uint8 (upsample.edge_band), estimates and sigmas
-    from estimate_rows (only if any_band); params: noise, fit, 1 / (1 - snap), tail, tail
+    where has_drift[k]; band (n, h, w) uint8 (upsample.edge_band), estimates, sigmas,
+    scales and belows from estimate_rows, changes their 3x3 mean |estimate - alpha| (only if
+    any_band); params: noise, fit, 1 / (1 - snap), tail, tail
     estimate, significance (alpha.py).
     stats (h, 4) float64 per row: exact pixels, RGB and premultiplied RGBA squared error of
     the reconstruction (as model/evaluation measures it), 1 where the row is not opaque.
@@ -361,7 +355,7 @@ def refine_rows(picture, stack, drift, has_drift, band, estimates, sigmas, scale
             _load(y, x, picture, stack, drift, has_drift, target, c, a)
             pa = target[3]
             if any_band:
-                _blend_edges(y, x, stack, band, estimates, sigmas, scales, belows, enlarged, a,
+                _blend_edges(y, x, band, estimates, sigmas, changes, scales, belows, enlarged, a,
                              params)
             _match_coverage(a, pa)
             _solve_colour(target, c, a, seen, share)
