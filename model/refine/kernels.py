@@ -253,6 +253,7 @@ def estimate_rows(picture, stack, drift, has_drift, band, params, estimates, sig
         for x in range(width):
             for k in range(n):
                 sigmas[k, y, x] = 0.0
+                estimates[k, y, x] = 0.0
             edge = False
             for k in range(n):
                 if band[k, y, x] > 0:
