@@ -10,7 +10,8 @@ import numpy as np
 from app.core.decomposition import layers_from_arrays
 from app.core.document import Document
 from app.core.formats.bake import bake_layer, full_canvas
-from model.refine import RefineError, RefineReport, refine_layers
+from model.refine.core import RefineReport, refine_layers
+from model.refine.inputs import RefineError
 from model.refine.upsample import to_size
 
 

@@ -27,8 +27,7 @@ from model.refine.inputs import RefineError, check_stack, picture_rgba
 from model.refine.quality import Reconstruction
 from model.refine.upsample import edge_band, scale_factor, to_size
 
-ALPHA_MODES = ("auto", "on", "off")
-MIN_ALPHA_FACTOR = 0.0  # enlarged less than this, a layer's alpha is kept as resampled
+ALPHA_MODES = ("auto", "off")
 BAND_PIXELS = 1 << 18  # pixels per band of rows (about 50 MB of float work for 6 layers)
 
 
@@ -75,8 +74,10 @@ def refine_layers(
 ) -> Refined:
     """Refine `layers` (bottom first, any size, uint8 or float RGBA) against `picture`.
 
-    alpha: "auto" re-estimates a layer's alpha along its edges when it was enlarged at least
-    MIN_ALPHA_FACTOR times, "on" whenever it is enlarged, "off" never. `check` is called
+    alpha: "auto" re-estimates each layer's alpha along its edges where the stack does not
+    reproduce the picture yet (measured to help at every enlargement, even the 0.8x shrink
+    of a small picture's bucket: notes/refine.md); "off" keeps the resampled alpha (the
+    colour solve alone). `check` is called
     between bands (raise from it to cancel); `progress(done, total)` after each band.
     """
     if alpha not in ALPHA_MODES:
@@ -96,8 +97,7 @@ def refine_layers(
 
     clock = time.perf_counter()
     factors = [scale_factor(x, size) for x in stack]
-    threshold = {"auto": MIN_ALPHA_FACTOR, "on": 0.0, "off": np.inf}[alpha]
-    bands = [edge_band(x, size) if f >= threshold else None for x, f in zip(stack, factors)]
+    bands = [edge_band(x, size) if alpha == "auto" else None for x in stack]
     out = [to_size(x, size) for x in stack]
     del stack
     timings["resample"] = time.perf_counter() - clock

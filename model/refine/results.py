@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from model.base import DecomposedLayer, DecomposeError, DecomposeResult
-from model.refine.core import refine_layers
 from model.refine.inputs import RefineError
 from model.refine.quality import stack_psnr
 
@@ -22,6 +21,8 @@ def refined_layers(
 ) -> tuple[list[DecomposedLayer], float]:
     """A model's frames (any size, float or uint8 RGBA) refined against the input picture:
     the layers at the picture's size and the reconstruction PSNR. Adds timings["refine"]."""
+    from model.refine.core import refine_layers  # numba: loaded on first use
+
     started = time.perf_counter()
     try:
         refined = refine_layers(picture, frames, check=check)
