@@ -69,6 +69,9 @@ class DecomposeOptions:
     quality: str = "exact"  # exact (the paper's call) | fast (step caching) | draft (previews)
     weights_dtype: str = "auto"  # auto | bf16 | fp8 | int8 | nf4, or transformer=X,text_encoder=Y
     names: bool = True  # qwen: name the layers with the text encoder
+    # auto: backends whose layers are not exact at the input's size (qwen) refine them
+    # against the input (model/refine); off: they only resize them
+    refine: str = "auto"
 
 
 @dataclass
@@ -85,6 +88,11 @@ class DecomposeResult:
     caption: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # PSNR (dB, 100 = exact) of the layers' composite against the input, when measured
+    reconstruction_db: float | None = None
+
+
+REFINE_MODES = ("auto", "off")
 
 
 @dataclass(frozen=True)

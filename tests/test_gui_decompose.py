@@ -74,11 +74,14 @@ def test_dialog_shows_why_a_backend_cannot_run(qtbot, window, tmp_path):
     dialog.backend.setCurrentIndex(dialog.backend.findData("classic"))
     dialog.layers.setValue(3)
     dialog.seed.setValue(7)
+    assert dialog.refine.isChecked()  # refinement is on unless turned off
+    dialog.refine.setChecked(False)
     dialog.save_settings()
     dialog.reject()
     again = window.decomposer.ask()
     assert again.backend_name() == "classic"
     assert again.options().layers == 3 and again.options().seed == 7
+    assert again.options().refine == "off"
     # whether qwen can run depends on the device: choosing one checks again
     again.device.setCurrentIndex(again.device.findData("cpu"))
     assert not again.is_ready()

@@ -15,7 +15,9 @@ from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
 )
 
 from app.core.document import Document
+from app.core.layer import Layer
 from model.base import DecomposeOptions
+from model.evaluation.metrics import psnr
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -65,6 +67,7 @@ def test_qwen_through_the_dialog_shows_progress_and_caption(qtbot, window, tiny_
     dialog.prompt.setText("")  # the pipeline captions the picture itself
     dialog.model.setText(tiny_model)
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    assert dialog.refine.isChecked() and dialog.options().refine == "auto"  # the default
     qtbot.waitUntil(lambda: dialog.is_ready() and dialog.availability["qwen"].ok, timeout=60_000)
     qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok),
                      Qt.MouseButton.LeftButton)
@@ -76,7 +79,12 @@ def test_qwen_through_the_dialog_shows_progress_and_caption(qtbot, window, tiny_
     result = window.decomposer.last_result
     assert result.backend == "qwen" and result.caption
     assert "Caption" in window.result_label.toolTip()
-    assert {"captioning", "denoising"} <= set(phases)
+    assert {"captioning", "denoising", "refining"} <= set(phases)
+    # refined against the picture: the layers reproduce it, and the status bar says so
+    assert result.reconstruction_db >= 50
+    assert psnr([layer.rgba for layer in result.layers], small_picture()) >= 50
+    assert "exact" in window.result_label.text() or "dB" in window.result_label.text()
+    assert "Reconstruction" in window.result_label.toolTip()
     window.act_undo.trigger()
     assert np.array_equal(doc_composite(window), small_picture())
 
@@ -97,3 +105,26 @@ def test_cancel_during_denoising(qtbot, window, tiny_model):
     assert not job.thread.is_alive()
     assert max(p.step for p in seen if p.phase == "denoising") < 40
     assert len(window.session.doc.layers) == 1 and window.session.undo_stack.count() == 0
+
+
+def test_decompose_further_refines_against_the_layer(qtbot, window, tiny_model):
+    """A translucent layer decomposed again: the sub-layers are refined against that layer's
+    own pixels (transparency included), so the document still looks the same."""
+    picture = small_picture()
+    overlay = np.zeros((40, 60, 4), np.uint8)
+    overlay[:, :, :3] = (20, 90, 200)
+    overlay[:, :, 3] = 140
+    overlay[:10, :, 3] = 0
+    doc = Document.from_image(picture)
+    doc.layers.append(Layer(overlay, (18, 12)))
+    window.session.set_document(doc)
+    before = doc_composite(window)
+    options = DecomposeOptions(layers=2, steps=2, model=tiny_model, device="cpu", seed=2,
+                               prompt="a blue box")
+    window.decomposer.start("qwen", options, doc.layers[1].id)
+    qtbot.waitUntil(lambda: not window.decomposer.running, timeout=300_000)
+    assert window.last_error is None
+    assert len(window.session.doc.layers) == 3
+    after = doc_composite(window)
+    assert psnr([after], before) >= 50
+    assert window.decomposer.last_result.reconstruction_db >= 50

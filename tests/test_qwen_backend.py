@@ -118,7 +118,45 @@ def test_prompted_run_gives_layers_at_input_size(tiny_model: str, backend: QwenD
     assert phases.index("loading") < phases.index("denoising") < phases.index("decoding")
     steps = [(p.step, p.total) for p in seen if p.phase == "denoising"]
     assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]
-    assert {"load", "denoise", "decode", "resize", "total"} <= set(result.timings)
+    assert {"load", "denoise", "decode", "refine", "total"} <= set(result.timings)
+    assert "refining" in phases
+
+
+def test_refined_layers_reproduce_the_picture(tiny_model: str, backend: QwenDecomposer) -> None:
+    """The 96x64 picture is decomposed at the 640 bucket (768x512): refined (the default),
+    the layers come back at 96x64 and reproduce it; with --refine off, as before: resized
+    only, as far from it as the (random) model is."""
+    from model.evaluation.metrics import psnr
+    from model.qwen.resample import resize_layer
+
+    refined = backend.decompose(picture(), options(tiny_model, layers=2, steps=2))
+    plain = backend.decompose(picture(), options(tiny_model, layers=2, steps=2, refine="off"))
+
+    rgba = np.dstack([picture(), np.full((HEIGHT, WIDTH), 255, np.uint8)])
+    assert psnr([x.rgba for x in refined.layers], rgba) >= 50
+    assert refined.reconstruction_db >= 50
+    assert "refine" in refined.timings and "resize" not in refined.timings
+    assert all(x.rgba.shape == (HEIGHT, WIDTH, 4) for x in plain.layers)
+    assert "resize" in plain.timings and "refine" not in plain.timings
+    assert plain.reconstruction_db == pytest.approx(psnr([x.rgba for x in plain.layers], rgba))
+    assert plain.reconstruction_db < 30
+    # off is exactly the plain resize of the same frames (same seed, same model)
+    frames = backend.cache._pipe(
+        image=__import__("PIL.Image").Image.fromarray(rgba, "RGBA"), prompt="a red box",
+        negative_prompt=" ", true_cfg_scale=4.0, layers=2, num_inference_steps=2,
+        generator=__import__("torch").Generator("cpu").manual_seed(7), output_type="np",
+        resolution=640, cfg_normalize=True, use_en_prompt=True,
+    ).images[0]
+    for frame, layer in zip(frames, plain.layers):
+        np.testing.assert_array_equal(resize_layer(frame, WIDTH, HEIGHT), layer.rgba)
+
+
+def test_refinement_matches_a_transparent_input(tiny_model: str, backend: QwenDecomposer) -> None:
+    """Decompose further hands the backend a layer's pixels, transparency and all."""
+    from model.evaluation.metrics import psnr
+
+    result = backend.decompose(picture(alpha=True), options(tiny_model, layers=2, steps=2))
+    assert psnr([x.rgba for x in result.layers], picture(alpha=True)) >= 50
 
 
 def test_pipeline_stays_loaded_and_seed_is_reproducible(
@@ -175,6 +213,7 @@ def test_unload_frees_the_pipeline(tiny_model: str, backend: QwenDecomposer) -> 
         ({"resolution": 800}, "640 or 1024"),
         ({"steps": 1}, "at least 2"),
         ({"offload": "half"}, "offload"),
+        ({"refine": "maybe"}, "--refine"),
     ],
 )
 def test_bad_options_fail_with_one_sentence(

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from app.cli import decompose, evaluate, files, models
+from app.cli import decompose, evaluate, files, models, refine
 from app.cli.options import add_max_pixels, max_pixels_value
 
-SUBCOMMANDS = {"decompose", "export", "info", "dataset", "eval", "models"}
+SUBCOMMANDS = {"decompose", "export", "info", "dataset", "eval", "models", "refine"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +51,7 @@ def build_parser() -> Parser:
     )
     add_max_pixels(parser, default=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (decompose, files, evaluate, models):
+    for module in (decompose, files, evaluate, models, refine):
         module.register(sub)
     return parser
 

@@ -79,6 +79,9 @@ def add_backend_options(parser: argparse._ActionsContainer) -> None:
                         "per component: transformer=fp8,text_encoder=nf4")
     parser.add_argument("--no-names", dest="names", action="store_false",
                         help="qwen: keep Background/Layer N instead of asking the model for names")
+    parser.add_argument("--refine", choices=["auto", "off"], default="auto",
+                        help="auto: bring a model's layers to full resolution, exact (qwen); "
+                        "off: only resize them")
 
 
 def options_from_args(args: argparse.Namespace):
@@ -89,7 +92,7 @@ def options_from_args(args: argparse.Namespace):
         layers=args.layers, prompt=args.prompt, seed=args.seed, resolution=args.resolution,
         steps=args.steps, cfg=args.cfg, model=args.model, device=args.device,
         offload=args.offload, quality=args.quality, weights_dtype=args.weights_dtype,
-        names=args.names,
+        names=args.names, refine=args.refine,
     )
 
 
@@ -137,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from app.core.document import Document
     from app.core.formats import check_output, load_image_rgba, save_document
     from model.base import as_rgba
+    from model.refine.results import describe, measure
     from model.registry import choose_backend
 
     notes: list[str] = []  # printed after success, so a failure prints exactly one line
@@ -160,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"warning: {warning}")
     if result.caption:
         notes.append(f"caption: {result.caption}")
+    notes.append(describe(measure(result, rgba)))
 
     doc = Document.from_image(rgba)
     from app.core.decomposition import picture_layers
@@ -171,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         device=result.device,
         caption=result.caption,
         timings={**result.timings, "total_s": round(seconds, 3)},
+        reconstruction_db=result.reconstruction_db,
         warnings=list(result.warnings),
         input=str(args.input),
     )

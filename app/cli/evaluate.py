@@ -6,6 +6,7 @@
     python main.py eval DATASET [--backend auto|classic|qwen | --baseline gt|single|kmeans
                                  | --pred DIR] [--layers N] [--limit N] [--json] [--save-pred DIR]
                                 [--reveal]
+    python main.py eval DATASET --baseline simulated [--upscale F] [--refine auto|off]
 """
 
 from __future__ import annotations
@@ -69,9 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("dataset", metavar="DATASET")
     source = ev.add_mutually_exclusive_group()
     source.add_argument("--backend", default=None, help="auto, classic, qwen (default auto)")
-    source.add_argument("--baseline", choices=["gt", "single", "kmeans"], help="reference")
+    source.add_argument("--baseline", choices=["gt", "single", "kmeans", "simulated"],
+                        help="reference; simulated: the true layers degraded as a model "
+                        "degrades them, refined back (--refine auto) or resized (--refine off)")
     source.add_argument("--pred", metavar="DIR", help="score predictions in the dataset layout")
     ev.add_argument("--layers", type=int, default=None, help="layers to ask for (default: auto)")
+    ev.add_argument("--upscale", type=float, default=None, metavar="F",
+                    help="simulated: the model works at the picture's size / F instead of "
+                    "its --resolution bucket")
     ev.add_argument("--limit", type=int, default=None, metavar="N", help="first N samples only")
     ev.add_argument("--merges", type=int, default=5, help="largest merge count k (default 5)")
     ev.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -144,8 +150,10 @@ def _predictor(args: argparse.Namespace):
     options = options_from_args(args)
     if args.pred:
         return runner.folder_predictor(Path(args.pred))
+    if args.upscale is not None and (args.baseline != "simulated" or args.upscale <= 0):
+        raise ValueError("--upscale takes a positive factor, with --baseline simulated")
     if args.baseline:
-        return runner.baseline_predictor(args.baseline, options)
+        return runner.baseline_predictor(args.baseline, options, args.upscale)
     return runner.backend_predictor(args.backend or "auto", options)
 
 

@@ -21,6 +21,7 @@ from app.ui.decompose_job import DecomposeJob
 from app.ui.progress import ProgressWidget
 from app.ui.session import EditorSession
 from model.base import DecomposeOptions, DecomposeResult
+from model.refine.results import describe
 
 
 def _sentence(text: str) -> str:
@@ -33,7 +34,7 @@ def result_summary(result: DecomposeResult, elapsed: float) -> str:
     what the backend warned about (e.g. that it found fewer layers than asked)."""
     parts = [
         f"{count(len(result.layers), 'layer')} from {result.backend} on {result.device} "
-        f"in {elapsed:.1f} s."
+        f"in {elapsed:.1f} s; {describe(result)}."
     ]
     parts += [_sentence(w) for w in result.warnings if w.strip()]
     if result.caption:

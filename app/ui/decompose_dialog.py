@@ -132,6 +132,12 @@ class DecomposeDialog(QDialog):
         self.names = QCheckBox("Name the layers with the model")
         self.names.setToolTip("Ask the model for a short name per layer (\"Cat\", \"Title\")")
         self.plans: dict = {}
+        self.refine = QCheckBox("Refine to full resolution")
+        self.refine.setToolTip(
+            "Bring the model's layers (made at 640 or 1024 px) to the picture's size, with "
+            "edges from the picture and colours solved so that together they reproduce it "
+            "exactly"
+        )
         model_form = QFormLayout()
         model_form.addRow("Resolution", self.resolution)
         model_form.addRow("Steps", self.steps)
@@ -142,6 +148,7 @@ class DecomposeDialog(QDialog):
         model_form.addRow("Quality", self.quality)
         model_form.addRow("", self.plan)
         model_form.addRow("", self.names)
+        model_form.addRow("", self.refine)
         self.model_box = QGroupBox("Model options (qwen)")
         self.model_box.setLayout(model_form)
 
@@ -262,6 +269,7 @@ class DecomposeDialog(QDialog):
             model=self.model.text().strip() or None,
             quality=str(self.quality.currentData()),
             names=self.names.isChecked(),
+            refine="auto" if self.refine.isChecked() else "off",
         )
 
     def _load_settings(self) -> None:
@@ -277,6 +285,7 @@ class DecomposeDialog(QDialog):
         self.model.setText(str(s.value("decompose/model", "")))
         self._select(self.quality, s.value("decompose/quality", "exact"))
         self.names.setChecked(str(s.value("decompose/names", "true")).lower() == "true")
+        self.refine.setChecked(str(s.value("decompose/refine", "auto")) != "off")
 
     def save_settings(self) -> None:
         s = self.settings
@@ -291,6 +300,7 @@ class DecomposeDialog(QDialog):
         s.setValue("decompose/model", self.model.text().strip())
         s.setValue("decompose/quality", str(self.quality.currentData()))
         s.setValue("decompose/names", "true" if self.names.isChecked() else "false")
+        s.setValue("decompose/refine", "auto" if self.refine.isChecked() else "off")
 
     @staticmethod
     def _select(combo: QComboBox, data: object) -> None:

@@ -21,6 +21,7 @@ from model.base import (
     DecomposeResult,
     Progress,
 )
+from model.refine.results import measure
 from model.registry import choose_backend
 
 
@@ -83,6 +84,7 @@ class DecomposeJob(QObject):
             self.token.check()
             if not result.layers:
                 raise DecomposeError("the decomposer returned no layers")
+            measure(result, self.rgba)
         except Cancelled:
             return  # `cancel` already told the window
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a message

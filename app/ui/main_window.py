@@ -30,6 +30,7 @@ from app.ui.session import EditorSession
 from app.ui.tasks import run_in_background
 from app.ui.window_actions import ActionsMixin
 from app.ui.window_files import FileDialogsMixin
+from model.refine.results import describe
 
 
 class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
@@ -159,10 +160,13 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         if not applied or result is None:
             return
         warned = "\u26a0 " if result.warnings else ""
-        self.result_label.setText(
-            f"{warned}{result.backend} \u00b7 {count(len(result.layers), 'layer')}"
-        )
-        tip = [f"Decomposed by {self.decomposer.last_reason} on {result.device}."]
+        text = f"{warned}{result.backend} \u00b7 {count(len(result.layers), 'layer')}"
+        if result.reconstruction_db is not None:
+            db = result.reconstruction_db
+            text += " \u00b7 exact" if db >= 100 else f" \u00b7 {db:.1f} dB"
+        self.result_label.setText(text)
+        tip = [f"Decomposed by {self.decomposer.last_reason} on {result.device}.",
+               f"Reconstruction: {describe(result).removeprefix('reconstruction ')}."]
         if result.caption:
             tip.append(f"Caption: {result.caption}")
         tip += result.warnings

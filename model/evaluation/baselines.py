@@ -2,6 +2,8 @@
 
 - `gt`: the ground truth itself (the ceiling: L1 0, IoU 1, by construction of the metric);
 - `single`: the whole image as one layer (what "no decomposition" scores);
+- `simulated`: the ground truth degraded the way a model degrades it, brought back by
+  refinement or a plain resize (model/evaluation/simulate.py; measures model/refine);
 - `kmeans`: plain colour clustering, one layer per cluster with a hard alpha; the largest cluster
   is the bottom layer, its holes filled with its mean colour, so the stack rebuilds the input.
 
@@ -23,7 +25,7 @@ from model.base import (
     as_rgba,
 )
 
-BASELINES = ("gt", "single", "kmeans")
+BASELINES = ("gt", "single", "kmeans", "simulated")
 KMEANS_DEFAULT_LAYERS = 4
 _FIT_PIXELS = 20_000
 _ITERATIONS = 12

@@ -55,7 +55,38 @@ def backend_predictor(name: str, options: DecomposeOptions) -> Predictor:
     return decomposer_predictor(backend, options, f"backend {backend.name} ({why})")
 
 
-def baseline_predictor(name: str, options: DecomposeOptions) -> Predictor:
+def simulated_predictor(
+    options: DecomposeOptions, upscale: float | None = None, drift: float | None = None
+) -> Predictor:
+    """The true layers degraded as a model degrades them (model/evaluation/simulate.py), then
+    brought back to the sample's size by refinement (options.refine "auto") or by the plain
+    resize `qwen` used before it ("off"). Seeded by --seed and the sample's name."""
+    import zlib
+
+    from model.evaluation.simulate import Degradation, degrade, naive_resize
+    from model.refine import refine_layers
+
+    settings = {} if drift is None else {"drift": drift, "field": drift / 2}
+    degradation = Degradation(resolution=options.resolution, upscale=upscale, **settings)
+    refine = options.refine != "off"
+
+    def predict(sample: Sample) -> list[np.ndarray]:
+        seed = [options.seed or 0, zlib.crc32(sample.name.encode("utf-8"))]
+        frames = degrade(sample.layers, degradation, np.random.default_rng(seed))
+        height, width = sample.composite.shape[:2]
+        if refine:
+            return refine_layers(sample.composite, frames).layers
+        return naive_resize(frames, width, height)
+
+    how = "refined" if refine else "naive resize"
+    return Predictor(f"{degradation.label()}, {how}", predict)
+
+
+def baseline_predictor(
+    name: str, options: DecomposeOptions, upscale: float | None = None
+) -> Predictor:
+    if name == "simulated":
+        return simulated_predictor(options, upscale)
     if name == "gt":
         return Predictor("baseline gt", lambda sample: list(sample.layers))
     if name == "single":

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from model.base import (
+    REFINE_MODES,
     Availability,
     Cancelled,
     CancelToken,
@@ -40,6 +41,7 @@ from model.qwen.plan import (
 from model.qwen.presets import QUALITIES, Preset, preset
 from model.qwen.resample import resize_layer
 from model.qwen.weights import DEFAULT_MODEL, WeightsReport, inspect_weights
+from model.refine.results import measure, refined_layers
 
 MIN_LAYERS, MAX_LAYERS, DEFAULT_LAYERS = 2, 20, 4
 MIN_STEPS = 2
@@ -95,6 +97,8 @@ def validate(options: DecomposeOptions) -> int:
     if (options.quality or "exact").lower() not in QUALITIES:
         raise DecomposeError(f"unknown quality '{options.quality}'; choose exact, fast or draft")
     parse_weights_dtype(options.weights_dtype)
+    if options.refine not in REFINE_MODES:
+        raise DecomposeError(f"--refine must be auto or off, not {options.refine}")
     return layers
 
 
@@ -336,18 +340,26 @@ class QwenDecomposer:
             # activations) its traceback holds, are released, so the memory can really go back.
             self._recover(pipe)
             raise failure
-        t = time.perf_counter()
-        height, width = rgba.shape[:2]
-        out = [
-            DecomposedLayer(resize_layer(frame, width, height), name)
-            for frame, name in zip(frames, names)
-        ]
-        timings["resize"] = time.perf_counter() - t
+        if options.refine == "off":
+            t = time.perf_counter()
+            height, width = rgba.shape[:2]
+            out = [
+                DecomposedLayer(resize_layer(frame, width, height), name)
+                for frame, name in zip(frames, names)
+            ]
+            timings["resize"] = time.perf_counter() - t
+            quality = None
+        else:
+            # The model's layers come back at its bucket size and do not quite reproduce the
+            # input: refined against it, they are full resolution and exact.
+            run.report("refining", 0, 0, "bringing the layers to full resolution")
+            out, quality = refined_layers(rgba, frames, names, timings, check=run.check)
         timings["total"] = time.perf_counter() - started
-        return DecomposeResult(
+        result = DecomposeResult(
             layers=out, backend=self.name, device=device, caption=caption, timings=timings,
-            warnings=notes,
+            warnings=notes, reconstruction_db=quality,
         )
+        return measure(result, rgba)
 
     def _call(
         self,
