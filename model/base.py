@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
+from model.text_spec import TextSpec
+
 
 class DecomposeError(Exception):
     """A failure a user can act on; the message is one sentence saying what to do."""
@@ -78,6 +80,7 @@ class DecomposeOptions:
 class DecomposedLayer:
     rgba: np.ndarray  # HxWx4 uint8, straight alpha, full input canvas
     name: str
+    text: TextSpec | None = None  # set when the layer is live text (the pixels are its render)
 
 
 @dataclass
