@@ -34,7 +34,8 @@ def result_summary(result: DecomposeResult, elapsed: float) -> str:
     what the backend warned about (e.g. that it found fewer layers than asked)."""
     parts = [
         f"{count(len(result.layers), 'layer')} from {result.backend} on {result.device} "
-        f"in {elapsed:.1f} s; {describe(result)}."
+        f"in {elapsed:.1f} s"
+        + (f"; {describe(result)}." if result.reconstruction_db is not None else ".")
     ]
     parts += [_sentence(w) for w in result.warnings if w.strip()]
     if result.caption:
