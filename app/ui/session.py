@@ -21,7 +21,10 @@ from app.ui.undo import CoreUndoCommand
 
 def snapshot(doc: Document) -> Document:
     """A copy safe to read from another thread: layers share their read-only pixels."""
-    layers = [Layer(layer.pixels, layer.origin, layer.params, layer.id) for layer in doc.layers]
+    layers = [
+        Layer(layer.pixels, layer.origin, layer.params, layer.id, layer.text)
+        for layer in doc.layers
+    ]
     return replace(doc, layers=layers, metadata=dict(doc.metadata))
 
 
