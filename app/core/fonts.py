@@ -27,6 +27,7 @@ class FontMatch:
     file: str
     family: str  # the installed family fontconfig chose (its first name)
     style: str
+    postscript: str = ""  # its PostScript name (what a PSD type layer names)
 
 
 def weight_italic(style: str) -> tuple[int, bool]:
@@ -69,6 +70,26 @@ def _pattern(family: str, style: str, weight: int, italic: bool) -> str:
     return f"{family}:weight={fc_weight}:slant={100 if italic else 0}"
 
 
+_FORMAT = "%{file}\n%{family}\n%{style}\n%{postscriptname}\n"
+
+
+def _found(parts: list[str]) -> FontMatch:
+    return FontMatch(parts[0], parts[1].split(",")[0], parts[2].split(",")[0], parts[3])
+
+
+@lru_cache(maxsize=256)
+def by_postscript(name: str) -> FontMatch | None:
+    """The installed font with this PostScript name ("NimbusSans-Bold"), or None."""
+    if not name or any(c in name for c in ":\\,="):
+        return None
+    out = _run(["fc-list", f":postscriptname={name}", "--format", _FORMAT])
+    lines = out.split("\n")
+    candidates = [lines[i : i + 4] for i in range(0, len(lines) - 3, 4)]
+    # prefer OpenType/TrueType files to Type 1 ones (Pillow draws those best)
+    candidates.sort(key=lambda p: not p[0].lower().endswith((".otf", ".ttf", ".ttc")))
+    return _found(candidates[0]) if candidates and candidates[0][0] else None
+
+
 @lru_cache(maxsize=512)
 def match(
     family: str, style: str = "", weight: int = 400, italic: bool = False
@@ -77,13 +98,13 @@ def match(
     substitutes the closest installed family when `family` is not installed. None when
     fontconfig is missing."""
     pattern = _pattern(family, style, weight, italic)
-    out = _run(["fc-match", "-f", "%{file}\n%{family}\n%{style}", pattern])
+    out = _run(["fc-match", "-f", _FORMAT, pattern])
     parts = out.split("\n")
-    if len(parts) < 3 or not parts[0]:
+    if len(parts) < 4 or not parts[0]:
         if style:  # a style this family does not have: by weight and slant instead
             return match(family, "", *weight_italic(style))
         return None
-    found = FontMatch(parts[0], parts[1].split(",")[0], parts[2].split(",")[0])
+    found = _found(parts)
     if style and found.family.lower() == family.lower() and found.style.lower() != style.lower():
         by_weight = match(family, "", *weight_italic(style))
         if by_weight is not None:

@@ -7,9 +7,13 @@ sentence (`ValueError`), never a half-made text layer.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any
 
+import numpy as np
+
+from app.core.layer import Layer
+from app.core.render import apply_recolor
 from model.text_spec import TextSpec
 
 MAX_LINES, MAX_CHARS = 10_000, 1_000_000
@@ -77,3 +81,67 @@ def spec_from_fields(data: Any) -> TextSpec:
                 raise ValueError(f"text {name} is not text")
             kwargs[name] = value
     return TextSpec(**kwargs)
+
+
+def placed_spec(layer: Layer) -> TextSpec:
+    """A text layer's spec as exported: its edits (offset, scale, recolor) folded in, so the
+    words sit where the baked pixels are (size times the vertical scale)."""
+    spec = layer.text
+    assert spec is not None
+    (cx, cy), (sx, sy), (dx, dy) = layer.center, layer.params.scale, layer.params.offset
+    color = spec.color
+    if not layer.params.recolor.is_identity():
+        ink = apply_recolor(np.array([[[*spec.color, 255]]], np.uint8), layer.params.recolor)
+        color = tuple(int(c) for c in ink[0, 0, :3])
+    return replace(spec, x=cx + dx + sx * (spec.x - cx), y=cy + dy + sy * (spec.y - cy),
+                   size_px=spec.size_px * abs(sy), color=color)
+
+
+# OpenRaster keeps a text layer's words and type as attributes of its <layer> element in
+# Strata's namespace (other readers ignore them and show the pixels).
+ORA_NS = "https://github.com/strata-editor/ns/text/1"
+_ORA_ATTRS = ("family", "style", "weight", "italic", "size_px", "color", "tracking",
+              "line_spacing", "align", "x", "y")  # fmt: skip
+
+
+def ora_attributes(spec: TextSpec) -> dict[str, str]:
+    """`strata:NAME` -> value strings for a text layer's <layer> element."""
+    values = spec_fields(spec)
+    out = {"text": "\n".join(spec.lines)}
+    for name in _ORA_ATTRS:
+        value = values[name]
+        if name == "color":
+            value = "#" + "".join(f"{c:02x}" for c in value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        out[name.replace("_", "-")] = str(value)
+    return out
+
+
+def spec_from_ora(attrs: dict[str, str]) -> TextSpec | None:
+    """The TextSpec in a <layer> element's attributes (ElementTree's `{ns}name` keys), None
+    when it has none; bad values raise ValueError."""
+    def get(name: str) -> str | None:
+        return attrs.get(f"{{{ORA_NS}}}{name.replace('_', '-')}")
+
+    text = get("text")
+    if text is None:
+        return None
+    data: dict[str, Any] = {"lines": text.split("\n"), "family": get("family")}
+    for name in _ORA_ATTRS[1:]:
+        raw = get(name)
+        if raw is None:
+            continue
+        if name == "color":
+            if len(raw) != 7 or raw[0] != "#":
+                raise ValueError("text colour is not #rrggbb")
+            data[name] = [int(raw[i : i + 2], 16) for i in (1, 3, 5)]
+        elif name == "italic":
+            data[name] = raw == "true"
+        elif name == "weight":
+            data[name] = int(raw)
+        elif name in _NUMBERS:
+            data[name] = float(raw)
+        else:
+            data[name] = raw
+    return spec_from_fields(data)
