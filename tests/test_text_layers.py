@@ -19,8 +19,8 @@ from app.core.text_layer import (
     convert_to_text,
     edit_text,
     rasterize,
-    scale_text,
     scale_base,
+    scale_text,
     text_layer,
 )
 from app.core.text_render import render_text

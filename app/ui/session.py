@@ -15,6 +15,7 @@ from PySide6.QtGui import QUndoStack
 from app.core.commands import Command, SetParams
 from app.core.document import Document
 from app.core.layer import Layer
+from app.core.text_layer import SetText
 from app.ui.compositing import make_compositor
 from app.ui.undo import CoreUndoCommand
 
@@ -87,7 +88,7 @@ class EditorSession(QObject):
 
     def _after_change(self, command: Command) -> None:
         self.revision += 1
-        if isinstance(command, SetParams):
+        if isinstance(command, (SetParams, SetText)):  # one layer's state, not the stack
             self.layer_changed.emit(command.layer_id)
         else:
             self._keep_active_valid(command)

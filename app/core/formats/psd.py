@@ -68,7 +68,8 @@ def _position_locked(layer: Any) -> bool:
 
 
 def _needs_render(layer: Any) -> bool:
-    return layer.kind != "pixel" or layer.has_mask() or layer.has_effects()
+    # a type layer's stored pixels are its text as Photoshop (or Strata) rendered it
+    return layer.kind not in ("pixel", "type") or layer.has_mask() or layer.has_effects()
 
 
 def _layer_pixels(layer: Any) -> tuple[np.ndarray, int, int] | None:
