@@ -159,3 +159,31 @@ def test_rasterize_and_convert_to_text(loaded, monkeypatch, qtbot):
     assert calls and layer.text.lines == ("HELLO",)
     assert (layer.text.x, layer.text.y) == (5.0 + layer.origin[0], 50.0 + layer.origin[1])
     assert tools.act_convert in window.layer_panel.context_actions
+
+
+def test_opening_a_photoshop_type_layer_with_a_missing_font(window, qtbot):
+    from test_gui_support import open_and_wait
+
+    from tests.shared_data import SHARED_DATA, missing
+
+    path = SHARED_DATA / "psd-text" / "text-simple.psd"
+    if not path.exists():
+        missing(path, "the shared type-layer PSD text-simple.psd")
+    if fonts.is_installed("Myriad Pro"):
+        pytest.skip("Myriad Pro is installed here: nothing is missing")
+    open_and_wait(qtbot, window, str(path))
+    layer = window.session.doc.layers[0]
+    stored = layer.pixels
+    assert layer.text.lines == ("Hello",) and layer.text.family == "Myriad Pro"
+    window.session.set_active(layer.id)
+    tip = window.layer_panel.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    closest = fonts.closest_family("Myriad Pro")
+    assert "Myriad Pro is not installed" in tip and closest in tip
+    panel = window.text_tools.panel
+    assert panel.missing.isVisible() and panel.use_closest.isVisible()
+    panel.use_closest.click()
+    layer = window.session.doc.layers[0]
+    assert layer.text.family == closest and layer.pixels is not stored
+    assert not panel.missing.isVisible()
+    window.session.undo_stack.undo()
+    assert window.session.doc.layers[0].pixels is stored
