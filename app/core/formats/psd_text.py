@@ -49,7 +49,9 @@ def _number(value: float) -> bytes:
     if isinstance(value, int):
         return str(value).encode()
     text = f"{float(value):.5f}".rstrip("0")
-    return (text + "0" if text.endswith(".") else text).encode()
+    text = text + "0" if text.endswith(".") else text
+    # as Photoshop writes them: ".8", "-.25", "1.0"
+    return re.sub(r"^(-?)0\.(?=\d)", r"\1.", text).encode() if text != "0.0" else b"0.0"
 
 
 def engine_bytes(value: Any, indent: int = 0) -> bytes:
@@ -100,6 +102,17 @@ def _style(spec: TextSpec, font_index: int, color: tuple[int, int, int]) -> dict
     }  # fmt: skip
 
 
+# Photoshop's default line-breaking sets for Japanese (the same in every type layer it writes)
+_KINSOKU = [
+    {"Name": "PhotoshopKinsokuHard",
+     "NoStart": "、。，．・：；？！ー―’”）〕］｝〉》」』】ヽヾゝゞ々"
+                "ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ゛゜?!)]},.:;℃℉¢％‰",
+     "NoEnd": "‘“（〔［｛〈《「『【([{￥＄£＠§〒＃", "Keep": "―‥", "Hanging": "、。.,"},
+    {"Name": "PhotoshopKinsokuSoft", "NoStart": "、。，．・：；？！’”）〕］｝〉》」』】ヽヾゝゞ々",
+     "NoEnd": "‘“（〔［｛〈《「『【", "Keep": "―‥", "Hanging": "、。.,"},
+]
+
+
 def postscript_name(spec: TextSpec) -> str:
     """The PostScript name a PSD names the font by: the installed font's, else one made
     from the family and style ("Myriad Pro", "Bold" -> "MyriadPro-Bold")."""
@@ -117,14 +130,15 @@ def engine_data(spec: TextSpec) -> bytes:
     lines = list(spec.lines) or [""]
     text = "\r".join(lines) + "\r"
     paragraph = _paragraph(spec.align, spec.line_spacing)
+    # as Photoshop and ag-psd write it: the invisible font first, the text's font next
     fonts_used = [
-        {"Name": postscript_name(spec), "Script": 0, "FontType": 1, "Synthetic": 0},
         {"Name": INVISIBLE_FONT, "Script": 0, "FontType": 0, "Synthetic": 0},
+        {"Name": postscript_name(spec), "Script": 0, "FontType": 0, "Synthetic": 0},
     ]
-    normal_style = _style(spec, 0, (0, 0, 0))
+    normal_style = _style(spec, 1, (0, 0, 0))
     normal_style.update(FontSize=12.0, AutoLeading=True, Leading=0.0, Tracking=0)
     resources = {
-        "KinsokuSet": [],
+        "KinsokuSet": _KINSOKU,
         "MojiKumiSet": [{"InternalName": f"Photoshop6MojiKumiSet{i}"} for i in range(1, 5)],
         "TheNormalStyleSheet": 0,
         "TheNormalParagraphSheet": 0,
@@ -155,7 +169,7 @@ def engine_data(spec: TextSpec) -> bytes:
             },
             "StyleRun": {
                 "DefaultRunData": {"StyleSheet": {"StyleSheetData": {}}},
-                "RunArray": [{"StyleSheet": {"StyleSheetData": _style(spec, 0, color)}}],
+                "RunArray": [{"StyleSheet": {"StyleSheetData": _style(spec, 1, color)}}],
                 "RunLengthArray": [len(text)],
                 "IsJoinable": 2,
             },
