@@ -83,6 +83,7 @@ def test_properties_size_change_rerenders_and_undoes(loaded):
     window = loaded
     window.session.set_active(text_id(window))
     panel = window.text_tools.panel
+    assert not window.properties.scale.isEnabled()  # the size is a text layer's scale
     before = window.session.doc.layers[1].pixels
     panel.size.spin.setValue(90)
     panel.size.spin.editingFinished.emit()

@@ -59,6 +59,8 @@ class TextTools(QObject):
         self.session.changed.connect(self.update_actions)
         self.update_actions()
 
+    SCALE_TIP = "A text layer scales by its font size: use Size below or the handles"
+
     def _action(self, text: str, slot, tip: str) -> QAction:
         action = QAction(text, self.window)
         action.setToolTip(tip)
@@ -82,6 +84,9 @@ class TextTools(QObject):
         self.act_convert.setToolTip(
             "Read the words and find the font (OCR + font fit)" if available else NO_TEXTFIT
         )
+        if is_text:  # its Scale field would resample pixels; the size is the text's scale
+            self.window.properties.scale.setEnabled(False)
+            self.window.properties.scale.setToolTip(self.SCALE_TIP)
 
     # -- double-click in the layer panel: a text layer's words, not its name
 
