@@ -169,7 +169,9 @@ def run(args: argparse.Namespace) -> int:
     doc = Document.from_image(rgba)
     from app.core.decomposition import picture_layers
 
-    doc.layers = picture_layers([(layer.rgba, layer.name) for layer in result.layers])
+    doc.layers = picture_layers(
+        [(layer.rgba, layer.name, layer.text) for layer in result.layers]
+    )
     doc.metadata.update(
         backend=result.backend,
         backend_choice=reason,

@@ -131,7 +131,7 @@ class DecomposeController(QObject):
         self._done()
         doc = self.session.doc
         assert isinstance(job, DecomposeJob)
-        arrays = [(layer.rgba, layer.name) for layer in result.layers]
+        arrays = [(layer.rgba, layer.name, layer.text) for layer in result.layers]
         elapsed = time.monotonic() - job.started_at
         try:
             if doc is None or doc is not job.doc:

@@ -28,6 +28,7 @@ from app.ui.properties import PropertiesPanel
 from app.ui.resources import icon
 from app.ui.session import EditorSession
 from app.ui.tasks import run_in_background
+from app.ui.text_tools import TextTools
 from app.ui.window_actions import ActionsMixin
 from app.ui.window_files import FileDialogsMixin
 from model.refine.results import describe
@@ -50,6 +51,7 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self._make_docks()
+        self.text_tools = TextTools(self)
         self._make_status_bar()
         self._locks: dict[str, bool] = {}
         self._connect()
