@@ -70,8 +70,6 @@ def _closed_form(rgb01: np.ndarray, tri: np.ndarray) -> np.ndarray:
     """pymatting's closed-form matting, as the classic decomposer uses it (subject.py)."""
     from pymatting import estimate_alpha_cf
 
-    if not (tri == 1.0).any() or not (tri == 0.0).any():
-        return (tri > 0.5).astype(np.float32)
     try:
         return estimate_alpha_cf(np.clip(rgb01, 0.0, 1.0), tri).astype(np.float32)
     except Exception:  # the solver can fail on degenerate trimaps; keep the mask
@@ -104,7 +102,9 @@ def matte(rgb: np.ndarray, mask: np.ndarray, matter: VitMatter | None = None) ->
     small_mask = cv2.resize(crop_mask.astype(np.uint8), size,
                             interpolation=cv2.INTER_NEAREST) > 0 if k < 1 else crop_mask
     tri = trimap(small_mask, max(2, round(band_width(mask.shape, box) * k)))
-    if matter is not None:
+    if not (tri == 1.0).any() or not (tri == 0.0).any():
+        est = small_mask.astype(np.float32)  # too thin (or too large) for a band: the mask
+    elif matter is not None:
         est = np.clip(matter(small_rgb, tri), 0.0, 1.0)
         est = np.where(tri == 1.0, 1.0, np.where(tri == 0.0, 0.0, est))
     else:
