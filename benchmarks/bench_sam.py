@@ -8,8 +8,8 @@ by Strata's own loader (model/segment/segmenter.py).
 
 Prints one JSON object per model: parameters, fp32 weight bytes, load time, embedding time,
 per-click times (one point: three candidates decoded, best kept; then a click added to it,
-then a box), and the mask brought back to the picture's size. The picture is the astronaut
-photo from scikit-image, resized so its longer side is --side.
+then a box), and the mask brought back to the picture's size; wall and CPU seconds. The
+picture is the astronaut photo from scikit-image (a 4:3 crop), longer side --side.
 """
 
 from __future__ import annotations
@@ -78,16 +78,17 @@ def measure(name: str, side: int, clicks: int) -> dict:
         load_s = time.perf_counter() - t
     params = sum(p.numel() for p in seg.model.parameters())
     encoder = sum(p.numel() for p in seg.model.vision_encoder.parameters())
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     emb = seg.embed(rgb)
-    embed_s = time.perf_counter() - t
+    embed_s, embed_cpu = time.perf_counter() - t, time.process_time() - c
     h, w = rgb.shape[:2]
-    one, two, boxed, back = [], [], [], []
+    one, two, boxed, back, one_cpu = [], [], [], [], []
     for i in range(clicks):
         x, y = w * (0.3 + 0.1 * i / clicks), h * (0.4 + 0.1 * i / clicks)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         pred = seg.predict(emb, [(x, y)], [1])
         one.append(time.perf_counter() - t)
+        one_cpu.append(time.process_time() - c)
         t = time.perf_counter()
         pred.mask()
         back.append(time.perf_counter() - t)
@@ -102,6 +103,11 @@ def measure(name: str, side: int, clicks: int) -> dict:
         "params_m": round(params / 1e6, 1), "encoder_params_m": round(encoder / 1e6, 1),
         "weights_mb_fp32": round(weight_bytes / 1e6, 1), "load_s": round(load_s, 2),
         "embed_s": round(embed_s, 2),
+        # CPU seconds of this process (all its threads): on a machine shared with other
+        # work, wall time grows with the load while this stays near what the work costs;
+        # divided by the threads it estimates the wall time on free cores
+        "embed_cpu_s": round(embed_cpu, 2),
+        "click_cpu_s_median": round(statistics.median(one_cpu), 3),
         "click_s_median": round(statistics.median(one), 3),
         "click_added_s_median": round(statistics.median(two), 3),
         "box_s_median": round(statistics.median(boxed), 3),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 from segment_fixtures import tiny_sam
 from test_gui_extract import scene
 from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
@@ -25,8 +26,8 @@ from test_gui_support import (  # noqa: F401 - the *_fixture names are fixtures
 from app.core import commands
 from app.core.document import Document
 from app.core.layer import LayerParams
-from app.ui.object_picker import ENV_MATTER, ENV_MODEL
 from app.ui.object_select import weights_hint
+from model.segment.choice import ENV_MATTER, ENV_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +168,16 @@ def test_the_embedding_can_be_cancelled_and_restarts_on_a_click(
     with qtbot.waitSignal(tool.embedded, timeout=120_000):
         click_at(window.canvas, canvas_point(window, 150, 100))
     assert tool.embedding() is not None
+
+
+def test_hover_shows_the_mask_under_the_cursor(qtbot, window, sam_folder, monkeypatch):
+    monkeypatch.setenv(ENV_MODEL, str(sam_folder))
+    tool = start_tool(qtbot, window, scene())
+    with qtbot.waitSignal(tool.shown, timeout=30_000):
+        send_mouse(window.canvas, QEvent.Type.MouseMove, canvas_point(window, 150, 100),
+                   Qt.MouseButton.NoButton)
+    assert tool.hover_image is not None and tool.selection is None
+    h, w = tool.hover_image.height(), tool.hover_image.width()
+    assert (h, w) == (200, 300)  # the layer's aspect, at most DISPLAY_SIDE
+    QApplication.sendEvent(window.canvas, QEvent(QEvent.Type.Leave))
+    assert tool.hover_image is None

@@ -15,7 +15,7 @@ from segment_fixtures import SAM_SIZE, tiny_edgetam, tiny_sam, tiny_vitmatte
 
 from model.base import Cancelled, CancelToken
 from model.segment import matte as matting
-from model.segment.proposals import grid_points, main_objects, stability
+from model.segment.proposals import grid_points, main_objects, main_objects_if_weights, stability
 from model.segment.segmenter import Embedding, Prediction, Segmenter
 from model.segment.weights import WeightsMissing, find, inspect
 
@@ -129,7 +129,8 @@ def test_embedding_reports_progress_and_cancels(sam):
     rgb = picture(90, 200)
     seen = []
     sam.embed(rgb, progress=seen.append)
-    assert [p.step for p in seen] == list(range(1, len(seen) + 1)) and seen[-1].step == seen[-1].total
+    assert [p.step for p in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1].step == seen[-1].total
     cancel = CancelToken()
 
     def stop_after_first(p):
@@ -288,3 +289,15 @@ def test_main_objects_returns_picture_sized_masks(sam):
     areas = [m.sum() for m in found]
     assert areas == sorted(areas, reverse=True)
     assert main_objects(rgb, sam, grid=4, min_score=2.0) == []  # no IoU reaches 2
+
+
+def test_main_objects_if_weights_is_none_without_them_and_uses_them_when_there(
+        sam_folder, monkeypatch):
+    from model.segment.choice import ENV_MODEL
+
+    rgb = picture(60, 80)
+    monkeypatch.delenv(ENV_MODEL, raising=False)
+    assert main_objects_if_weights(rgb) is None  # empty hub cache: classic keeps its method
+    monkeypatch.setenv(ENV_MODEL, str(sam_folder))
+    found = main_objects_if_weights(rgb, grid=4, min_score=-1.0, min_stability=0.0)
+    assert isinstance(found, list) and all(m.shape == (60, 80) for m in found)

@@ -8,7 +8,6 @@ so a mask lies over exactly the pixels Extract would lift; transparent parts sho
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,25 +16,7 @@ from app.core import commands
 from app.core.document import Document
 from app.core.layer import Layer
 from app.ui.extract import ExtractFailed, _to_source, extract_region
-from model.segment.catalogue import DEFAULT_MATTER, DEFAULT_SEGMENTER, names
 from model.segment.segmenter import Box, Point, Prediction
-
-ENV_MODEL = "STRATA_SEGMENT_MODEL"  # a catalogue name, Hub id or folder
-ENV_MATTER = "STRATA_MATTE_MODEL"
-
-
-def segment_request() -> list[str]:
-    """What to look for, in order: the environment's choice alone, or the catalogue's
-    segmentation models with the default first."""
-    chosen = os.environ.get(ENV_MODEL, "").strip()
-    if chosen:
-        return [chosen]
-    rest = [n for n in names("segment") if n != DEFAULT_SEGMENTER]
-    return [DEFAULT_SEGMENTER, *rest]
-
-
-def matte_request() -> str:
-    return os.environ.get(ENV_MATTER, "").strip() or DEFAULT_MATTER
 
 
 def layer_picture(layer: Layer) -> np.ndarray:

@@ -22,16 +22,15 @@ from app.core.layer import Layer
 from app.ui.object_picker import (
     Prompts,
     layer_picture,
-    matte_request,
     object_command,
     picture_box,
     picture_point,
-    segment_request,
 )
 from app.ui.progress import ProgressWidget
 from app.ui.resources import icon
 from app.ui.tasks import run_in_background
 from model.base import CancelToken, Progress
+from model.segment.choice import matte_request, segment_request
 
 DRAG_THRESHOLD = 3  # widget pixels: less is a click
 HOVER_MS = 60  # decode the hover mask this long after the mouse stops

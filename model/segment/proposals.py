@@ -97,3 +97,23 @@ def main_objects(
         if len(objects) == max_objects:
             break
     return [Prediction(logits[i], float(scores[i]), embedding).mask() for i, _ in objects]
+
+
+_loaded: dict[str, Segmenter] = {}
+
+
+def main_objects_if_weights(rgb: np.ndarray, cancel: CancelToken | None = None,
+                            **kwargs) -> list[np.ndarray] | None:
+    """`main_objects` with the first complete segmentation weights found offline (see
+    model/segment/choice.py), or None when there are none: the call a decomposer makes to
+    use Segment Anything only where it was downloaded."""
+    from model.segment.choice import segment_request
+    from model.segment.weights import first_usable
+
+    report = first_usable(segment_request())
+    if report is None:
+        return None
+    key = str(report.path)
+    if key not in _loaded:
+        _loaded[key] = Segmenter.load(report.path, report.name)
+    return main_objects(rgb, _loaded[key], cancel=cancel, **kwargs)
