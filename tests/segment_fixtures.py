@@ -76,3 +76,26 @@ def tiny_vitmatte(folder: Path) -> Path:
     VitMatteForImageMatting(config).save_pretrained(folder)
     VitMatteImageProcessor().save_pretrained(folder)
     return folder
+
+
+def tiny_sam_hq(folder: Path) -> Path:
+    import torch
+    import transformers as tf
+
+    torch.manual_seed(0)
+    vision = tf.SamHQVisionConfig(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, mlp_dim=64,
+        image_size=SAM_SIZE, patch_size=16, output_channels=32, window_size=4,
+        global_attn_indexes=[1], num_pos_feats=16,
+    )
+    prompt = tf.SamHQPromptEncoderConfig(hidden_size=32, image_size=SAM_SIZE, patch_size=16,
+                                         mask_input_channels=4)
+    decoder = tf.SamHQMaskDecoderConfig(hidden_size=32, mlp_dim=64, num_hidden_layers=2,
+                                        num_attention_heads=2, iou_head_hidden_dim=32, vit_dim=32)
+    config = tf.SamHQConfig(vision_config=vision.to_dict(), prompt_encoder_config=prompt.to_dict(),
+                            mask_decoder_config=decoder.to_dict())
+    tf.SamHQModel(config).save_pretrained(folder)
+    tf.SamHQProcessor(tf.SamImageProcessor(
+        size={"longest_edge": SAM_SIZE}, pad_size={"height": SAM_SIZE, "width": SAM_SIZE}
+    )).save_pretrained(folder)
+    return folder

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from segment_fixtures import SAM_SIZE, tiny_edgetam, tiny_sam, tiny_vitmatte
+from segment_fixtures import SAM_SIZE, tiny_edgetam, tiny_sam, tiny_sam_hq, tiny_vitmatte
 
 from model.base import Cancelled, CancelToken
 from model.segment import matte as matting
@@ -123,6 +123,14 @@ def test_points_boxes_and_removals_decode(sam):
     assert small.shape == (45, 100) and 0.0 <= small.min() <= small.max() <= 1.0
     with pytest.raises(ValueError):
         sam.predict(emb)
+
+
+def test_sam_hq_decodes_with_its_intermediate_embeddings(tmp_path):
+    seg = Segmenter.load(tiny_sam_hq(tmp_path / "hq"))
+    emb = seg.embed(picture(50, 90))
+    assert seg.model_type == "sam_hq" and "intermediate_embeddings" in emb.extra
+    pred = seg.predict(emb, [(10, 10), (60, 30)], [1, 0])
+    assert pred.mask().shape == (50, 90)
 
 
 def test_embedding_reports_progress_and_cancels(sam):
