@@ -309,3 +309,39 @@ def test_main_objects_if_weights_is_none_without_them_and_uses_them_when_there(
     monkeypatch.setenv(ENV_MODEL, str(sam_folder))
     found = main_objects_if_weights(rgb, grid=4, min_score=-1.0, min_stability=0.0)
     assert isinstance(found, list) and all(m.shape == (60, 80) for m in found)
+
+
+def test_classic_photos_use_segment_anything_objects_when_weights_are_there(
+        sam_folder, monkeypatch):
+    """The decomposer's photo path takes its pieces from `object_pieces` (a tiny random model
+    with its score limits lowered, so that it proposes something); the layers still composite
+    to the picture, and what each object covers is cut from the background with a margin."""
+    from skimage import data
+
+    from model.base import DecomposeOptions
+    from model.classic.decomposer import ClassicDecomposer
+    from model.evaluation.compose import flatten
+    from model.segment import proposals
+    from model.segment.choice import ENV_MODEL
+    from model.segment.classic_objects import object_pieces
+
+    monkeypatch.setenv(ENV_MODEL, str(sam_folder))
+    monkeypatch.setattr(proposals, "MIN_SCORE", -1.0)
+    monkeypatch.setattr(proposals, "MIN_STABILITY", 0.0)
+    monkeypatch.setattr(proposals, "GRID", 4)
+    monkeypatch.setattr(proposals, "MAX_BORDERS", 4)  # random masks are noise over it all
+    photo = data.astronaut()[::2, ::2]  # 256 x 256: classic takes it as a photo
+    rgb = photo.astype(np.float32) / 255.0
+    found = object_pieces(rgb, np.ones(photo.shape[:2], np.float32), lambda: None)
+    assert found is not None
+    pieces, covered = found
+    assert pieces[0].name == "Subject" and all(p.kind == "subject" for p in pieces)
+    for p in pieces:
+        y0, y1, x0, x1 = p.box
+        assert covered[y0:y1, x0:x1][p.alpha > 0].all()
+    assert covered.sum() > sum((p.alpha > 0).sum() for p in pieces[:1])  # the margin
+    rgba = np.dstack([photo, np.full(photo.shape[:2], 255, np.uint8)])
+    result = ClassicDecomposer().decompose(rgba, DecomposeOptions(layers=None))
+    assert any(layer.name == "Subject" for layer in result.layers)
+    assert np.abs(flatten([la.rgba for la in result.layers]).astype(int)
+                  - rgba).max() <= 2

@@ -24,6 +24,7 @@ STABILITY_OFFSET = 1.0
 NMS_IOU = 0.7
 MIN_AREA = 0.01  # of the picture
 MAX_AREA = 0.85
+MAX_BORDERS = 2  # a mask touching more picture borders than this is background-like
 PART_OF = 0.85  # a mask this much inside a larger kept one is a part of it
 MAX_OBJECTS = 4
 
@@ -56,15 +57,19 @@ def main_objects(
     rgb: np.ndarray,
     segmenter: Segmenter,
     embedding: Embedding | None = None,
-    grid: int = GRID,
-    max_objects: int = MAX_OBJECTS,
-    min_score: float = MIN_SCORE,
-    min_stability: float = MIN_STABILITY,
+    grid: int | None = None,
+    max_objects: int | None = None,
+    min_score: float | None = None,
+    min_stability: float | None = None,
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
 ) -> list[np.ndarray]:
     """The main objects of `rgb` (HxWx3 uint8) as boolean masks at its size, largest first.
-    Empty when nothing passes (a flat sky, noise)."""
+    Empty when nothing passes (a flat sky, noise). Unset limits are the module's constants."""
+    grid = GRID if grid is None else grid
+    max_objects = MAX_OBJECTS if max_objects is None else max_objects
+    min_score = MIN_SCORE if min_score is None else min_score
+    min_stability = MIN_STABILITY if min_stability is None else min_stability
     if embedding is None:
         embedding = segmenter.embed(rgb, progress, cancel)
     if cancel is not None:
@@ -82,7 +87,7 @@ def main_objects(
             cancel.check()
         m = Prediction(logits[i], float(scores[i]), embedding).mask(small)
         area = m.mean()
-        if area < MIN_AREA or area > MAX_AREA or touches_borders(m) >= 3:
+        if area < MIN_AREA or area > MAX_AREA or touches_borders(m) > MAX_BORDERS:
             continue
         if any(_iou(m, other) > NMS_IOU for _, other in kept):
             continue
