@@ -22,6 +22,7 @@ from app.ui.documents import DocumentFiles
 from app.ui.extract import box_region, extract_command, stroke_region
 from app.ui.keyboard import UndoKeys
 from app.ui.layer_panel import LayerPanel
+from app.ui.object_select import install as install_object_select
 from app.ui.preferences import PreferencesDialog, apply_saved_preferences
 from app.ui.progress import ProgressWidget
 from app.ui.properties import PropertiesPanel
@@ -53,6 +54,7 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self._make_docks()
         self.text_tools = TextTools(self)
         self._make_status_bar()
+        self.object_select = install_object_select(self)  # Object Select (W), beside Extract
         self._locks: dict[str, bool] = {}
         self._connect()
         # Ctrl+Z / Ctrl+Shift+Z reach the document unless a text is being typed in

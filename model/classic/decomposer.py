@@ -159,7 +159,11 @@ class ClassicDecomposer:
                 if warmup.first_run():  # numba compiles pymatting: say so, it takes a minute
                     report(Progress("preparing", 2, len(STAGES), warmup.FIRST_RUN_MESSAGE))
                     cancellable(token.check, warmup.load)
-                pieces, covered = cancellable(
+                # Segment Anything's main objects when its weights are downloaded (issue 16)
+                from model.segment.classic_objects import object_pieces
+
+                found = cancellable(token.check, object_pieces, rgb, alpha_in, token.check)
+                pieces, covered = found or cancellable(
                     token.check, segment_subject, rgb, alpha_in, token.check
                 )
                 background, model, smooth = None, None, False
