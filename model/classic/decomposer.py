@@ -159,12 +159,12 @@ class ClassicDecomposer:
                 if warmup.first_run():  # numba compiles pymatting: say so, it takes a minute
                     report(Progress("preparing", 2, len(STAGES), warmup.FIRST_RUN_MESSAGE))
                     cancellable(token.check, warmup.load)
-                pieces, covered = cancellable(
+                pieces, covered, why = cancellable(
                     token.check, segment_subject, rgb, alpha_in, token.check
                 )
                 background, model, smooth = None, None, False
                 if not pieces:
-                    warnings.append("no distinct foreground was found; the picture stays one layer")
+                    warnings.append(why)
         stage(3, "filling in behind the foreground")
         if background is None:
             background = (
