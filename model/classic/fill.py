@@ -18,8 +18,10 @@ it; a learned inpainting model can replace it here). It chooses between two impl
 - `patchfill.patch_fill` (numba, 7x7 patches, matches searched at every level up to the full
   working size, an onion-peel start at the coarsest level, the grain copied at full size): the
   default, since it keeps a photo's texture where the hole is large;
-- `vectorised_fill` below (numpy, matches searched only up to 256 px and copied above): kept for
-  holes too small or thin for the pyramid to matter (notes/photo.md has the comparison).
+- `vectorised_fill` below (numpy, matches searched only up to 256 px and copied above): the
+  earlier fill, kept as the fallback and for comparison (notes/photo.md: on held-out photo
+  backgrounds the patch fill's gradient statistics are closer to the truth, its nearest-patch
+  distance is not).
 """
 
 from __future__ import annotations
@@ -185,13 +187,12 @@ def fill_hole(
 ) -> np.ndarray:
     """`rgb` (HxWx3 float32 in [0, 1]) with the pixels under `hole` replaced by texture from
     the rest of the picture, never from within `margin` pixels of the hole. `method`: "patch"
-    (numba, multi-scale), "vectorised" (numpy, the earlier fill) or "auto" (see `choose`)."""
+    (numba, multi-scale; also "auto", the default) or "vectorised" (numpy, the earlier fill,
+    also what "patch" falls back to when there is too little to copy from)."""
     rgb = rgb.astype(np.float32)
     if not hole.any():
         return rgb
-    if method == "auto":
-        method = choose(hole)
-    if method == "patch":
+    if method in ("auto", "patch"):
         from model.classic.patchfill import patch_fill  # numba: loaded on first use
 
         filled = patch_fill(rgb, hole, push_pull(rgb, hole), margin=margin, seed=seed)
@@ -201,14 +202,6 @@ def fill_hole(
         grown = cv2.dilate(hole.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
         return np.where(hole[:, :, None], vectorised_fill(rgb, grown, seed), rgb)
     return vectorised_fill(rgb, hole, seed)
-
-
-SMALL_HOLE = 0.0  # holes under this share of the picture take the vectorised fill
-
-
-def choose(hole: np.ndarray) -> str:
-    """Which fill suits this hole."""
-    return "vectorised" if hole.mean() < SMALL_HOLE else "patch"
 
 
 def vectorised_fill(rgb: np.ndarray, hole: np.ndarray, seed: int = 0) -> np.ndarray:
