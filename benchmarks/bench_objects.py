@@ -14,6 +14,7 @@ pictures that got a subject layer anyway (false_subject: lower is better).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -81,7 +82,8 @@ def main() -> int:
     else:
         samples = [object_sample(args.seed, i) for i in range(args.count)]
         source = f"synthetic objects seed {args.seed}"
-    rows = [score(s) for s in samples]
+    with contextlib.redirect_stdout(sys.stderr):  # pymatting prints solver warnings
+        rows = [score(s) for s in samples]
     seconds = round(float(np.median([r["seconds"] for r in rows])), 3) if rows else 0.0
     report = {"set": source, "samples": len(rows), "gated": _summary(rows, "gated"),
               "ungated": _summary(rows, "ungated"), "seconds_median": seconds}  # fmt: skip
