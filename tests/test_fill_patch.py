@@ -100,5 +100,5 @@ def test_long_thin_pictures(shape):
 
 def test_the_patch_fill_is_on_the_warm_up_list():
     assert "model.classic.patchfill" in warmup.NUMBA_MODULES
-    fill_hole(grainy_sky(48, 48), disc(48, 48, 24, 24, 8), method="patch")
+    warmup.warm_fill()  # what the set-up runs: every kernel, the carrying ones too
     assert warmup.module_cache_ready("model.classic.patchfill")

@@ -114,18 +114,19 @@ def load() -> None:
     import pymatting  # noqa: F401
 
     if not all(module_cache_ready(m) for m in NUMBA_MODULES):
-        _warm_fill()
+        warm_fill()
 
 
-def _warm_fill() -> None:
-    """The patch fill's kernels compile on their first call (~10 s): fill a tiny hole."""
+def warm_fill() -> None:
+    """The patch fill's kernels compile on their first call (~10-30 s): fill a small hole in a
+    picture large enough for two pyramid levels, so the carrying kernels compile too."""
     import numpy as np
 
     from model.classic.fill import fill_hole
 
-    rgb = np.random.default_rng(0).random((48, 48, 3)).astype(np.float32)
-    hole = np.zeros((48, 48), bool)
-    hole[18:30, 18:30] = True
+    rgb = np.random.default_rng(0).random((96, 96, 3)).astype(np.float32)
+    hole = np.zeros((96, 96), bool)
+    hole[36:60, 36:60] = True
     fill_hole(rgb, hole, method="patch")
 
 
@@ -146,7 +147,7 @@ def warm() -> dict[str, float | bool]:
     fg[12:36, 12:36] = True
     matte(rgb, fg)
     matted = time.perf_counter()
-    _warm_fill()
+    warm_fill()
     filled = time.perf_counter()
     _warm_refine(rng)
     return {
