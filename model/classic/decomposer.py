@@ -159,16 +159,21 @@ class ClassicDecomposer:
                 if warmup.first_run():  # numba compiles pymatting: say so, it takes a minute
                     report(Progress("preparing", 2, len(STAGES), warmup.FIRST_RUN_MESSAGE))
                     cancellable(token.check, warmup.load)
-                # Segment Anything's main objects when its weights are downloaded (issue 16)
+                # Segment Anything's main objects when its weights are downloaded (issue 16);
+                # otherwise the saliency cut, kept only when it passes the gate
                 from model.segment.classic_objects import object_pieces
 
                 found = cancellable(token.check, object_pieces, rgb, alpha_in, token.check)
-                pieces, covered = found or cancellable(
-                    token.check, segment_subject, rgb, alpha_in, token.check
-                )
+                why = ""
+                if found:
+                    pieces, covered = found
+                else:
+                    pieces, covered, why = cancellable(
+                        token.check, segment_subject, rgb, alpha_in, token.check
+                    )
                 background, model, smooth = None, None, False
-                if not pieces:
-                    warnings.append("no distinct foreground was found; the picture stays one layer")
+                if not pieces and why:
+                    warnings.append(why)
         stage(3, "filling in behind the foreground")
         if background is None:
             background = (
