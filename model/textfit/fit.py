@@ -1,0 +1,362 @@
+"""Font, size, tracking, baseline and colour of a text layer, fitted to its glyph matte.
+
+For every OCR'd line the search runs in three passes, each on fewer faces:
+1. features, no rendering: each installed face that covers the words is scaled so that its ink
+   box is as tall as the line's; its ink box's width/height ratio and its stroke width (cached per
+   face) are compared with the matte's;
+2. the best `COARSE_KEEP` faces render the words at a small working height and are compared with
+   the matte by soft IoU (shape only: alpha against alpha), centroids aligned, tracking set so the
+   ink widths agree;
+3. the best `FINE_KEEP` faces over all lines are refined per line (size by a bracketing search,
+   tracking from the width, sub-pixel position from the centroids) at a larger working height.
+The face with the best area-weighted IoU over the lines wins; the block's size, tracking, line
+spacing and alignment follow from its lines' fits, and the whole TextSpec is rendered once more
+at full resolution and compared with the layer's alpha: below `MIN_IOU` the layer stays pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from model.text_spec import TextSpec
+from model.textfit.fonts import Face, ink_stroke, text_faces
+from model.textfit.render import draw_line, face_font, line_box, line_width, render_spec
+
+MIN_IOU = 0.85  # below this the re-rendered text does not match the pixels: stay pixels
+MIN_OCR = 0.85  # mean OCR confidence below this: the words themselves are in doubt
+COARSE_KEEP = 40
+FINE_KEEP = 4
+COARSE_HEIGHT = 32.0  # px: ink height the second pass compares at
+FINE_HEIGHT = 72.0  # px: ink height the refinement works at
+INK = 0.35  # alpha above which a row or column counts as inked for the ink box
+MAX_TRACKING = 0.25  # em: letter spacing beyond this is not believed
+
+
+@dataclass
+class LineFit:
+    face: Face
+    size: float  # em size, full-resolution px
+    tracking_px: float
+    x: float  # pen origin in layer px
+    y: float  # baseline in layer px
+    iou: float
+    width: float  # advance width, layer px
+
+
+@dataclass
+class FitOutcome:
+    spec: TextSpec | None
+    reason: str  # why it stays pixels (empty when spec is set)
+    ranking: list[tuple[str, str, float]] = field(default_factory=list)  # family, style, IoU
+    seconds: float = 0.0
+    nearest: TextSpec | None = None  # the best fit even when rejected (its fit_iou says how good)
+
+
+@dataclass
+class _Line:
+    text: str
+    matte: np.ndarray  # alpha of the line's box (+ margin), float32
+    top: int  # the crop's position in the layer
+    left: int
+    ink: tuple[int, int, int, int]  # ink box in the crop: y0, y1, x0, x1
+    stroke: float
+
+    @property
+    def height(self) -> int:
+        return self.ink[1] - self.ink[0]
+
+    @property
+    def width(self) -> int:
+        return self.ink[3] - self.ink[2]
+
+    @property
+    def mass(self) -> float:
+        return float(self.matte.sum())
+
+
+def soft_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = float(np.maximum(a, b).sum())
+    return float(np.minimum(a, b).sum()) / union if union > 0 else 0.0
+
+
+def _ink_box(matte: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(matte.max(axis=1) > INK)
+    cols = np.flatnonzero(matte.max(axis=0) > INK)
+    if rows.size == 0 or cols.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _centroid(matte: np.ndarray) -> tuple[float, float]:
+    total = float(matte.sum())
+    ys = np.arange(matte.shape[0], dtype=np.float64)
+    xs = np.arange(matte.shape[1], dtype=np.float64)
+    return (
+        float(matte.sum(axis=1) @ ys) / total,
+        float(matte.sum(axis=0) @ xs) / total,
+    )
+
+
+def _observe(alpha: np.ndarray, box, text: str) -> _Line | None:
+    y0, y1, x0, x1 = box
+    h, w = alpha.shape
+    pad_y, pad_x = max(2, (y1 - y0) // 8), max(2, (y1 - y0) // 2)
+    top, left = max(0, y0 - pad_y), max(0, x0 - pad_x)
+    matte = alpha[top : min(h, y1 + pad_y), left : min(w, x1 + pad_x)]
+    ink = _ink_box(matte)
+    if ink is None or ink[1] - ink[0] < 4 or not text.strip():
+        return None
+    return _Line(text.strip(), matte, top, left, ink, ink_stroke(matte))
+
+
+def _scaled(line: _Line, scale: float) -> np.ndarray:
+    if scale >= 1.0:
+        return line.matte
+    h, w = line.matte.shape
+    size = max(1, round(w * scale)), max(1, round(h * scale))
+    return cv2.resize(line.matte, size, interpolation=cv2.INTER_AREA)
+
+
+def _render_at_origin(face: Face, text: str, size: float, tracking_px: float):
+    """The line rendered with its pen at a known place: (matte, pen x, pen y)."""
+    f = face_font(face, size)
+    bx0, by0, bx1, by1 = line_box(f, text, tracking_px)
+    canvas = np.zeros((by1 - by0, bx1 - bx0), np.float32)
+    draw_line(canvas, f, text, -bx0, -by0, tracking_px)
+    return canvas, -bx0, -by0
+
+
+def _evaluate(face: Face, text: str, size: float, target: np.ndarray, want_w: float):
+    """IoU of the face at `size` (working px) against `target` (working scale), with tracking
+    chosen so that the ink widths agree and the position so that the centroids do. Returns
+    (iou, tracking px, pen x, pen y) in working pixels."""
+    matte, px, py = _render_at_origin(face, text, size, 0.0)
+    tracking = 0.0
+    ink = _ink_box(matte)
+    if ink is None:
+        return 0.0, 0.0, 0.0, 0.0
+    gaps = len(text) - 1
+    if gaps > 0 and not _complex(text):
+        tracking = (want_w - (ink[3] - ink[2])) / gaps
+        tracking = float(np.clip(tracking, -MAX_TRACKING * size, MAX_TRACKING * size))
+        if abs(tracking) > 0.004 * size:
+            matte, px, py = _render_at_origin(face, text, size, tracking)
+        else:
+            tracking = 0.0
+    if float(matte.sum()) <= 0:
+        return 0.0, tracking, 0.0, 0.0
+    cy, cx = _centroid(matte)
+    ty, tx = _centroid(target)
+    x, y = tx - cx + px, ty - cy + py
+    placed = np.zeros_like(target)
+    draw_line(placed, face_font(face, size), text, x, y, tracking)
+    return soft_iou(placed, target), tracking, x, y
+
+
+def _complex(text: str) -> bool:
+    """Scripts whose letters join or reorder (tracking would break their shaping)."""
+    return any(ord(c) >= 0x0590 and not (0x1E00 <= ord(c) < 0x2000) for c in text)
+
+
+def _coarse(line: _Line, faces: list[Face]) -> list[tuple[float, Face]]:
+    """Pass 1: features only. Lower is better."""
+    ratio = line.width / line.height
+    # Below ~48 px anti-aliasing thickens thin strokes as measured: trust the stroke less.
+    stroke_weight = 0.5 * min(1.0, line.height / 48.0)
+    scored = []
+    for face in faces:
+        f = face_font(face, 100.0)
+        x0, y0, x1, y1 = f.getbbox(line.text, anchor="ls")
+        if y1 - y0 <= 0 or x1 - x0 <= 0:
+            continue
+        size = 100.0 * line.height / (y1 - y0)
+        aspect = abs(math.log((x1 - x0) / (y1 - y0) / ratio))
+        stroke = abs(math.log(max(line.stroke, 1e-3) / max(face.stroke * size, 1e-3)))
+        scored.append((aspect + stroke_weight * stroke, face))
+    scored.sort(key=lambda item: item[0])
+    return scored
+
+
+def _size_guess(face: Face, line: _Line) -> float:
+    x0, y0, x1, y1 = face_font(face, 100.0).getbbox(line.text, anchor="ls")
+    return 100.0 * line.height / max(1, y1 - y0)
+
+
+def _working(line: _Line, face: Face, height: float):
+    """The line's matte at a working scale, its ink width there, and the face's size guess
+    there: the ink-height guess corrected by one render measured the same way as the matte
+    (so that anti-aliased rows count alike on both sides)."""
+    scale = min(1.0, height / line.height)
+    target = _scaled(line, scale)
+    ink = _ink_box(target) or (0, 1, 0, 1)
+    guess = _size_guess(face, line) * scale
+    matte, _, _ = _render_at_origin(face, line.text, guess, 0.0)
+    drawn = _ink_box(matte)
+    if drawn is not None and drawn[1] > drawn[0]:
+        guess *= (ink[1] - ink[0]) / (drawn[1] - drawn[0])
+    return scale, target, float(ink[3] - ink[2]), guess
+
+
+def _second(line: _Line, face: Face) -> float:
+    """Pass 2: IoU at a small working height."""
+    _, target, width, size = _working(line, face, COARSE_HEIGHT)
+    return _evaluate(face, line.text, size, target, width)[0]
+
+
+def _refine(line: _Line, face: Face) -> LineFit:
+    """Pass 3: size by a bracketing search around the ink-height guess, at FINE_HEIGHT."""
+    scale, target, width, guess = _working(line, face, FINE_HEIGHT)
+    cache: dict[float, tuple] = {}
+
+    def at(factor: float):
+        key = round(factor, 4)
+        if key not in cache:
+            cache[key] = _evaluate(face, line.text, guess * factor, target, width)
+        return cache[key]
+
+    best = max((0.94, 0.97, 1.0, 1.03, 1.06), key=lambda k: at(k)[0])
+    step = 0.015
+    while step > 0.002:
+        best = max((best - step, best, best + step), key=lambda k: at(k)[0])
+        step /= 2
+    size = guess * best / scale
+    if scale < 1.0:  # place it at full resolution: a fraction of a pixel matters at large sizes
+        ink = _ink_box(line.matte) or (0, 1, 0, 1)
+        iou, tracking, x, y = _evaluate(face, line.text, size, line.matte, float(ink[3] - ink[2]))
+    else:
+        iou, tracking, x, y = at(best)
+    return LineFit(
+        face=face,
+        size=size,
+        tracking_px=tracking,
+        x=line.left + x,
+        y=line.top + y,
+        iou=iou,
+        width=line_width(face_font(face, size), line.text, tracking),
+    )
+
+
+def _alignment(fits: list[LineFit]) -> tuple[str, float]:
+    if len(fits) == 1:
+        return "left", fits[0].x
+    anchors = {
+        "left": [f.x for f in fits],
+        "center": [f.x + f.width / 2 for f in fits],
+        "right": [f.x + f.width for f in fits],
+    }
+    align = min(anchors, key=lambda k: (float(np.ptp(anchors[k])), k != "left"))
+    return align, float(np.mean(anchors[align]))
+
+
+def _ink_colour(rgba: np.ndarray) -> tuple[int, int, int]:
+    alpha = rgba[:, :, 3]
+    solid = alpha >= max(1, int(0.8 * alpha.max()))
+    return tuple(int(v) for v in np.median(rgba[solid][:, :3], axis=0).round())
+
+
+def _spec_from(fits: list[LineFit], lines: list[_Line], rgba: np.ndarray) -> TextSpec:
+    weights = np.array([line.mass for line in lines])
+    face = fits[0].face
+    order = np.argsort([f.size for f in fits])
+    cumulative = np.cumsum(weights[order])
+    size = fits[order[np.searchsorted(cumulative, cumulative[-1] / 2)]].size
+    tracking_em = float(np.median([f.tracking_px / f.size for f in fits]))
+    gaps = [(b.y - a.y) / size for a, b in zip(fits, fits[1:])]
+    align, x = _alignment(fits)
+    return TextSpec(
+        lines=tuple(line.text for line in lines),
+        family=face.family,
+        style=face.style,
+        weight=face.weight,
+        italic=face.italic,
+        size_px=round(size, 2),
+        color=_ink_colour(rgba),
+        tracking=round(1000 * tracking_em, 1),
+        line_spacing=round(float(np.median(gaps)), 4) if gaps else 1.2,
+        align=align,
+        x=round(x, 2),
+        y=round(fits[0].y, 2),
+        font_file=face.file,
+    )
+
+
+def _final_iou(spec: TextSpec, face: Face, alpha: np.ndarray, lines: list[_Line]) -> float:
+    """The whole spec re-rendered at full resolution against the layer's alpha, over the
+    lines' boxes (everything else in the layer is not text's to explain)."""
+    y0 = min(line.top for line in lines)
+    x0 = min(line.left for line in lines)
+    y1 = max(line.top + line.matte.shape[0] for line in lines)
+    x1 = max(line.left + line.matte.shape[1] for line in lines)
+    shifted = TextSpec(**{**spec.__dict__, "x": spec.x - x0, "y": spec.y - y0})
+    rendered = render_spec(shifted, (y1 - y0, x1 - x0), face)
+    return soft_iou(rendered, alpha[y0:y1, x0:x1])
+
+
+def fit_lines(layer_rgba: np.ndarray, lines: Sequence) -> TextSpec | None:
+    """The TextSpec of a text layer (HxWx4 uint8, straight alpha) whose OCR'd lines (objects
+    with `.box` = (y0, y1, x0, x1) in the layer, `.text`, `.score`) are given, or None when it
+    does not fit well (`fit_outcome` says why)."""
+    return fit_outcome(layer_rgba, lines).spec
+
+
+def fit_outcome(
+    layer_rgba: np.ndarray, lines: Sequence, exclude_families: Sequence[str] = ()
+) -> FitOutcome:
+    """The fit with its reason and ranking; `exclude_families` leaves fonts out of the search
+    (the benchmark's held-out fonts)."""
+    started = time.perf_counter()
+
+    def done(spec: TextSpec | None, reason: str, ranking=(), nearest=None) -> FitOutcome:
+        seconds = round(time.perf_counter() - started, 3)
+        return FitOutcome(spec, reason, list(ranking), seconds, nearest or spec)
+
+    if not lines:
+        return done(None, "no text was read in the layer")
+    chars = sum(len(t.text) for t in lines)
+    confidence = sum(t.score * len(t.text) for t in lines) / max(1, chars)
+    if confidence < MIN_OCR:
+        return done(None, f"the words were read with low confidence ({confidence:.2f})")
+    alpha = layer_rgba[:, :, 3].astype(np.float32) / 255.0
+    observed = sorted(
+        (o for t in lines if (o := _observe(alpha, t.box, t.text)) is not None),
+        key=lambda o: (o.top, o.left),
+    )
+    if not observed:
+        return done(None, "the text's pixels are too small or faint to fit a font")
+    text = "".join(o.text for o in observed)
+    faces = [f for f in text_faces(text) if f.family not in set(exclude_families)]
+    if not faces:
+        return done(None, "no installed font covers these characters")
+    mass = np.array([o.mass for o in observed])
+    shortlist: dict[Face, None] = {}
+    for line in observed:
+        for _, face in _coarse(line, faces)[:COARSE_KEEP]:
+            shortlist[face] = None
+    second = {
+        face: float(np.average([_second(line, face) for line in observed], weights=mass))
+        for face in shortlist
+    }
+    finalists = sorted(second, key=second.__getitem__, reverse=True)[:FINE_KEEP]
+    fitted = []
+    for face in finalists:
+        fits = [_refine(line, face) for line in observed]
+        fitted.append((float(np.average([f.iou for f in fits], weights=mass)), face, fits))
+    fitted.sort(key=lambda item: item[0], reverse=True)
+    ranking = [(face.family, face.style, round(score, 4)) for score, face, _ in fitted]
+    ranking += [
+        (face.family, face.style, round(second[face], 4)) for face in finalists[FINE_KEEP:]
+    ]
+    _, face, fits = fitted[0]
+    spec = _spec_from(fits, observed, layer_rgba)
+    iou = _final_iou(spec, face, alpha, observed)
+    spec = TextSpec(**{**spec.__dict__, "fit_iou": round(iou, 4)})
+    if iou < MIN_IOU:
+        reason = f"the nearest font ({face.family} {face.style}) matches at IoU {iou:.2f} < {MIN_IOU}"
+        return done(None, reason, ranking, spec)
+    return done(spec, "", ranking)
