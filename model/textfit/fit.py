@@ -349,14 +349,13 @@ def fit_outcome(
         fitted.append((float(np.average([f.iou for f in fits], weights=mass)), face, fits))
     fitted.sort(key=lambda item: item[0], reverse=True)
     ranking = [(face.family, face.style, round(score, 4)) for score, face, _ in fitted]
-    ranking += [
-        (face.family, face.style, round(second[face], 4)) for face in finalists[FINE_KEEP:]
-    ]
+    ranking += [(face.family, face.style, round(second[face], 4)) for face in finalists[FINE_KEEP:]]
     _, face, fits = fitted[0]
     spec = _spec_from(fits, observed, layer_rgba)
     iou = _final_iou(spec, face, alpha, observed)
     spec = TextSpec(**{**spec.__dict__, "fit_iou": round(iou, 4)})
     if iou < MIN_IOU:
-        reason = f"the nearest font ({face.family} {face.style}) matches at IoU {iou:.2f} < {MIN_IOU}"
+        nearest = f"{face.family} {face.style}"
+        reason = f"the nearest font ({nearest}) matches at IoU {iou:.2f} < {MIN_IOU}"
         return done(None, reason, ranking, spec)
     return done(spec, "", ranking)

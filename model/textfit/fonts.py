@@ -27,7 +27,8 @@ FEATURE_TEXT = "HIlnoe"  # stems, bowls and a cap: a face's typical stroke
 # fontconfig weights -> CSS weights (fontconfig.h: FC_WEIGHT_THIN 0 ... FC_WEIGHT_BLACK 210)
 FC_WEIGHTS = ((0, 100), (40, 200), (50, 300), (55, 350), (75, 380), (80, 400), (100, 500),
               (180, 600), (200, 700), (205, 800), (210, 900))  # fmt: skip
-_FORMAT = "%{file}\t%{index}\t%{family[0]}\t%{style[0]}\t%{weight}\t%{slant}\t%{fontformat}\t%{charset}\n"
+_FIELDS = ("file", "index", "family[0]", "style[0]", "weight", "slant", "fontformat", "charset")
+_FORMAT = "\t".join("%{" + name + "}" for name in _FIELDS) + "\n"
 _lock = threading.Lock()
 
 
