@@ -36,6 +36,7 @@ COARSE_HEIGHT = 32.0  # px: ink height the second pass compares at
 FINE_HEIGHT = 72.0  # px: ink height the refinement works at
 INK = 0.35  # alpha above which a row or column counts as inked for the ink box
 MAX_TRACKING = 0.25  # em: letter spacing beyond this is not believed
+TRACKING_MIN = 0.01  # em: a width difference under this per letter is not spacing
 
 
 @dataclass
@@ -132,30 +133,45 @@ def _render_at_origin(face: Face, text: str, size: float, tracking_px: float):
     return canvas, -bx0, -by0
 
 
-def _evaluate(face: Face, text: str, size: float, target: np.ndarray, want_w: float):
-    """IoU of the face at `size` (working px) against `target` (working scale), with tracking
-    chosen so that the ink widths agree and the position so that the centroids do. Returns
-    (iou, tracking px, pen x, pen y) in working pixels."""
+def _evaluate(
+    face: Face,
+    text: str,
+    size: float,
+    target: np.ndarray,
+    want_w: float,
+    tracking: float | None = None,
+    exact: bool = True,
+):
+    """IoU of the face at `size` (working px) against `target` (working scale), placed so that
+    the centroids agree. `tracking` None: the spacing that makes the ink widths agree (0 when
+    that is under TRACKING_MIN em). `exact` False: placed to the nearest pixel, no second
+    render. Returns (iou, tracking px, pen x, pen y) in working pixels."""
     matte, px, py = _render_at_origin(face, text, size, 0.0)
-    tracking = 0.0
     ink = _ink_box(matte)
     if ink is None:
         return 0.0, 0.0, 0.0, 0.0
-    gaps = len(text) - 1
-    if gaps > 0 and not _complex(text):
-        tracking = (want_w - (ink[3] - ink[2])) / gaps
-        tracking = float(np.clip(tracking, -MAX_TRACKING * size, MAX_TRACKING * size))
-        if abs(tracking) > 0.004 * size:
-            matte, px, py = _render_at_origin(face, text, size, tracking)
-        else:
-            tracking = 0.0
+    if tracking is None:
+        tracking = 0.0
+        gaps = len(text) - 1
+        if gaps > 0 and not _complex(text):
+            tracking = (want_w - (ink[3] - ink[2])) / gaps
+            tracking = float(np.clip(tracking, -MAX_TRACKING * size, MAX_TRACKING * size))
+            if abs(tracking) < TRACKING_MIN * size:
+                tracking = 0.0
+    if tracking != 0.0:
+        matte, px, py = _render_at_origin(face, text, size, tracking)
     if float(matte.sum()) <= 0:
         return 0.0, tracking, 0.0, 0.0
     cy, cx = _centroid(matte)
     ty, tx = _centroid(target)
     x, y = tx - cx + px, ty - cy + py
-    placed = np.zeros_like(target)
-    draw_line(placed, face_font(face, size), text, x, y, tracking)
+    if exact:
+        placed = np.zeros_like(target)
+        draw_line(placed, face_font(face, size), text, x, y, tracking)
+    else:  # the render moved by a bilinear shift: a fraction of a pixel without a second render
+        shift = np.float32([[1, 0, tx - cx], [0, 1, ty - cy]])
+        h, w = target.shape
+        placed = cv2.warpAffine(matte, shift, (w, h), flags=cv2.INTER_LINEAR)
     return soft_iou(placed, target), tracking, x, y
 
 
@@ -204,33 +220,60 @@ def _working(line: _Line, face: Face, height: float):
 
 
 def _second(line: _Line, face: Face) -> float:
-    """Pass 2: IoU at a small working height."""
-    _, target, width, size = _working(line, face, COARSE_HEIGHT)
-    return _evaluate(face, line.text, size, target, width)[0]
+    """Pass 2: one small render, its ink box stretched onto the matte's: the shapes of the
+    letters compared, the size and spacing left to pass 3 (the aspect error of pass 1 is
+    subtracted, since the stretch hides it)."""
+    scale = min(1.0, COARSE_HEIGHT / line.height)
+    target = _scaled(line, scale)
+    ink = _ink_box(target)
+    matte, _, _ = _render_at_origin(face, line.text, _size_guess(face, line) * scale, 0.0)
+    drawn = _ink_box(matte)
+    if ink is None or drawn is None:
+        return 0.0
+    y0, y1, x0, x1 = ink
+    crop = matte[drawn[0] : drawn[1], drawn[2] : drawn[3]]
+    stretched = cv2.resize(crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+    aspect = abs(
+        math.log(((drawn[3] - drawn[2]) / (drawn[1] - drawn[0])) / ((x1 - x0) / (y1 - y0)))
+    )
+    return soft_iou(stretched, target[y0:y1, x0:x1]) - 0.5 * aspect
 
 
 def _refine(line: _Line, face: Face) -> LineFit:
-    """Pass 3: size by a bracketing search around the ink-height guess, at FINE_HEIGHT."""
+    """Pass 3: size by a bracketing search around the ink-height guess, at FINE_HEIGHT, first
+    without letter spacing; when the widths still disagree by TRACKING_MIN em or more per
+    letter, again with the spacing that makes them agree, and the better of the two kept."""
     scale, target, width, guess = _working(line, face, FINE_HEIGHT)
-    cache: dict[float, tuple] = {}
 
-    def at(factor: float):
-        key = round(factor, 4)
-        if key not in cache:
-            cache[key] = _evaluate(face, line.text, guess * factor, target, width)
-        return cache[key]
+    def search(spacing: float | None) -> tuple[float, tuple]:
+        cache: dict[float, tuple] = {}
 
-    best = max((0.94, 0.97, 1.0, 1.03, 1.06), key=lambda k: at(k)[0])
-    step = 0.015
-    while step > 0.002:
-        best = max((best - step, best, best + step), key=lambda k: at(k)[0])
-        step /= 2
+        def at(factor: float):
+            key = round(factor, 4)
+            if key not in cache:
+                cache[key] = _evaluate(face, line.text, guess * factor, target, width, spacing)
+            return cache[key]
+
+        best = max((0.97, 1.0, 1.03), key=lambda k: at(k)[0])
+        step = 0.015
+        while step > 0.003:
+            best = max((best - step, best, best + step), key=lambda k: at(k)[0])
+            step /= 2
+        return best, at(best)
+
+    best, result = search(0.0)
+    residual = _evaluate(face, line.text, guess * best, target, width, None)[1]
+    if residual != 0.0:
+        spaced = search(None)
+        if spaced[1][0] > result[0]:
+            best, result = spaced
+    spacing = None if result[1] != 0.0 else 0.0
     size = guess * best / scale
-    if scale < 1.0:  # place it at full resolution: a fraction of a pixel matters at large sizes
-        ink = _ink_box(line.matte) or (0, 1, 0, 1)
-        iou, tracking, x, y = _evaluate(face, line.text, size, line.matte, float(ink[3] - ink[2]))
-    else:
-        iou, tracking, x, y = at(best)
+    # Placed at full resolution with a real render: a fraction of a pixel matters.
+    ink = _ink_box(line.matte) or (0, 1, 0, 1)
+    iou, tracking, x, y = _evaluate(
+        face, line.text, size, line.matte, float(ink[3] - ink[2]), spacing
+    )
     return LineFit(
         face=face,
         size=size,

@@ -23,6 +23,18 @@ def line_width(f: ImageFont.FreeTypeFont, text: str, tracking_px: float) -> floa
     return f.getlength(text) + tracking_px * max(0, len(text) - 1)
 
 
+def _pen_positions(f: ImageFont.FreeTypeFont, text: str, tracking_px: float) -> list[float]:
+    """Each character's pen position: its advance with the kerning of the pair it starts
+    (the length of the pair less that of its second character), plus the spacing."""
+    positions, x = [], 0.0
+    for i in range(len(text)):
+        positions.append(x)
+        if i + 1 < len(text):
+            pair = text[i : i + 2]
+            x += f.getlength(pair) - f.getlength(text[i + 1]) + tracking_px
+    return positions
+
+
 def _paste(canvas: np.ndarray, mask, offset: tuple[int, int], at: tuple[int, int]) -> None:
     w, h = mask.size
     if w == 0 or h == 0:
@@ -52,7 +64,7 @@ def draw_line(
     if abs(tracking_px) < 1e-3:
         pieces = [(text, 0.0)]
     else:
-        pieces = [(c, f.getlength(text[:i]) + i * tracking_px) for i, c in enumerate(text)]
+        pieces = list(zip(text, _pen_positions(f, text, tracking_px)))
     for piece, dx in pieces:
         if piece.isspace():
             continue
