@@ -30,13 +30,14 @@ from model.textfit.render import draw_line, face_font, line_box, line_width, ren
 
 MIN_IOU = 0.85  # below this the re-rendered text does not match the pixels: stay pixels
 MIN_OCR = 0.85  # mean OCR confidence below this: the words themselves are in doubt
-COARSE_KEEP = 40
+COARSE_KEEP = 48
 FINE_KEEP = 4
 COARSE_HEIGHT = 32.0  # px: ink height the second pass compares at
 FINE_HEIGHT = 72.0  # px: ink height the refinement works at
 INK = 0.35  # alpha above which a row or column counts as inked for the ink box
 MAX_TRACKING = 0.25  # em: letter spacing beyond this is not believed
 TRACKING_MIN = 0.01  # em: a width difference under this per letter is not spacing
+TIGHT = 0.05  # em: negative letter spacing beyond this is not believed in the coarse pass
 
 
 @dataclass
@@ -104,16 +105,58 @@ def _centroid(matte: np.ndarray) -> tuple[float, float]:
     )
 
 
-def _observe(alpha: np.ndarray, box, text: str) -> _Line | None:
+def _rows(lines: Sequence) -> list[tuple[tuple[int, int, int, int], str]]:
+    """OCR boxes on one row (overlapping by half the smaller height) joined into one line,
+    their words in reading order with a space between: a line of type, not the OCR's pieces."""
+    rows: list[list] = []
+    for line in sorted(lines, key=lambda t: (t.box[0], t.box[2])):
+        y0, y1 = line.box[:2]
+        for row in rows:
+            ry0, ry1 = row[0].box[:2]
+            if min(y1, ry1) - max(y0, ry0) > 0.5 * min(y1 - y0, ry1 - ry0):
+                row.append(line)
+                break
+        else:
+            rows.append([line])
+    out = []
+    for row in rows:
+        row.sort(key=lambda t: t.box[2])
+        box = (
+            min(t.box[0] for t in row),
+            max(t.box[1] for t in row),
+            min(t.box[2] for t in row),
+            max(t.box[3] for t in row),
+        )
+        out.append((box, " ".join(t.text.strip() for t in row)))
+    return sorted(out)
+
+
+def _observe(alpha: np.ndarray, box, text: str, above: int, below: int) -> _Line | None:
+    """The line's matte: its box with a margin, cut halfway to the lines above and below."""
     y0, y1, x0, x1 = box
     h, w = alpha.shape
     pad_y, pad_x = max(2, (y1 - y0) // 8), max(2, (y1 - y0) // 2)
-    top, left = max(0, y0 - pad_y), max(0, x0 - pad_x)
-    matte = alpha[top : min(h, y1 + pad_y), left : min(w, x1 + pad_x)]
+    top, left = max(0, y0 - pad_y, above), max(0, x0 - pad_x)
+    bottom = min(h, y1 + pad_y, below)
+    matte = alpha[top:bottom, left : min(w, x1 + pad_x)]
     ink = _ink_box(matte)
     if ink is None or ink[1] - ink[0] < 4 or not text.strip():
         return None
     return _Line(text.strip(), matte, top, left, ink, ink_stroke(matte))
+
+
+def _observed(alpha: np.ndarray, lines: Sequence) -> list[_Line]:
+    rows = _rows(lines)
+    out = []
+    for i, (box, text) in enumerate(rows):
+        above = (rows[i - 1][0][1] + box[0]) // 2 if i > 0 and rows[i - 1][0][1] > 0 else 0
+        below = (box[1] + rows[i + 1][0][0] + 1) // 2 if i + 1 < len(rows) else alpha.shape[0]
+        above = min(above, box[0])
+        below = max(below, box[1])
+        line = _observe(alpha, box, text, above, below)
+        if line is not None:
+            out.append(line)
+    return out
 
 
 def _scaled(line: _Line, scale: float) -> np.ndarray:
@@ -180,11 +223,23 @@ def _complex(text: str) -> bool:
     return any(ord(c) >= 0x0590 and not (0x1E00 <= ord(c) < 0x2000) for c in text)
 
 
+def _stroke_bias(line: _Line, faces: list[Face]) -> float:
+    """How much the stroke measure of small, anti-aliased text differs from the face's cached
+    one: measured on one face (the median stroke) rendered at this line's size."""
+    face = sorted(faces, key=lambda f: f.stroke)[len(faces) // 2]
+    size = _size_guess(face, line)
+    matte, _, _ = _render_at_origin(face, line.text, size, 0.0)
+    measured = ink_stroke(matte)
+    return measured / (face.stroke * size) if measured > 0 and face.stroke > 0 else 1.0
+
+
 def _coarse(line: _Line, faces: list[Face]) -> list[tuple[float, Face]]:
-    """Pass 1: features only. Lower is better."""
-    ratio = line.width / line.height
-    # Below ~48 px anti-aliasing thickens thin strokes as measured: trust the stroke less.
-    stroke_weight = 0.5 * min(1.0, line.height / 48.0)
+    """Pass 1: features only, lower is better. Each face is scaled to the line's ink height;
+    the width it then leaves to letter spacing (per letter, in em) is penalised mildly within
+    the believable range (-TIGHT .. MAX_TRACKING em) and by the width ratio beyond it; the
+    stroke width is compared with the face's (cached) one."""
+    gaps = max(1, len(line.text) - 1)
+    bias = _stroke_bias(line, faces)
     scored = []
     for face in faces:
         f = face_font(face, 100.0)
@@ -192,9 +247,14 @@ def _coarse(line: _Line, faces: list[Face]) -> list[tuple[float, Face]]:
         if y1 - y0 <= 0 or x1 - x0 <= 0:
             continue
         size = 100.0 * line.height / (y1 - y0)
-        aspect = abs(math.log((x1 - x0) / (y1 - y0) / ratio))
-        stroke = abs(math.log(max(line.stroke, 1e-3) / max(face.stroke * size, 1e-3)))
-        scored.append((aspect + stroke_weight * stroke, face))
+        width = (x1 - x0) * size / 100.0
+        spacing = (line.width - width) / gaps / size
+        if _complex(line.text) or not -TIGHT <= spacing <= MAX_TRACKING:
+            aspect = abs(math.log(line.width / width)) + 0.5 * abs(spacing)
+        else:
+            aspect = 0.5 * abs(spacing)
+        stroke = abs(math.log(max(line.stroke, 1e-3) / max(face.stroke * size * bias, 1e-3)))
+        scored.append((aspect + 0.5 * stroke, face))
     scored.sort(key=lambda item: item[0])
     return scored
 
@@ -220,16 +280,31 @@ def _working(line: _Line, face: Face, height: float):
 
 
 def _second(line: _Line, face: Face) -> float:
-    """Pass 2: one small render, its ink box stretched onto the matte's: the shapes of the
-    letters compared, the size and spacing left to pass 3 (the aspect error of pass 1 is
-    subtracted, since the stretch hides it)."""
+    """Pass 2: one small render (two when spaced), its ink box stretched onto the matte's:
+    the shapes of the letters compared, the exact size left to pass 3 (the aspect error of
+    the stretch is subtracted, since the stretch hides it)."""
     scale = min(1.0, COARSE_HEIGHT / line.height)
     target = _scaled(line, scale)
     ink = _ink_box(target)
-    matte, _, _ = _render_at_origin(face, line.text, _size_guess(face, line) * scale, 0.0)
+    size = _size_guess(face, line) * scale
+    matte, _, _ = _render_at_origin(face, line.text, size, 0.0)
     drawn = _ink_box(matte)
     if ink is None or drawn is None:
         return 0.0
+    y0, y1, x0, x1 = ink
+    scores = [_stretched_iou(matte, drawn, target, ink)]
+    gaps = len(line.text) - 1
+    spacing = ((x1 - x0) - (drawn[3] - drawn[2])) / max(1, gaps)
+    if gaps > 0 and not _complex(line.text) and 3 * TRACKING_MIN * size < abs(spacing):
+        spacing = float(np.clip(spacing, -TIGHT * size, MAX_TRACKING * size))
+        matte, _, _ = _render_at_origin(face, line.text, size, spacing)
+        drawn = _ink_box(matte)
+        if drawn is not None:
+            scores.append(_stretched_iou(matte, drawn, target, ink))
+    return max(scores)
+
+
+def _stretched_iou(matte: np.ndarray, drawn, target: np.ndarray, ink) -> float:
     y0, y1, x0, x1 = ink
     crop = matte[drawn[0] : drawn[1], drawn[2] : drawn[3]]
     stretched = cv2.resize(crop, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
@@ -366,10 +441,7 @@ def fit_outcome(
     if confidence < MIN_OCR:
         return done(None, f"the words were read with low confidence ({confidence:.2f})")
     alpha = layer_rgba[:, :, 3].astype(np.float32) / 255.0
-    observed = sorted(
-        (o for t in lines if (o := _observe(alpha, t.box, t.text)) is not None),
-        key=lambda o: (o.top, o.left),
-    )
+    observed = _observed(alpha, lines)
     if not observed:
         return done(None, "the text's pixels are too small or faint to fit a font")
     text = "".join(o.text for o in observed)
@@ -392,7 +464,8 @@ def fit_outcome(
         fitted.append((float(np.average([f.iou for f in fits], weights=mass)), face, fits))
     fitted.sort(key=lambda item: item[0], reverse=True)
     ranking = [(face.family, face.style, round(score, 4)) for score, face, _ in fitted]
-    ranking += [(face.family, face.style, round(second[face], 4)) for face in finalists[FINE_KEEP:]]
+    rest = sorted(set(second) - set(finalists), key=second.__getitem__, reverse=True)
+    ranking += [(face.family, face.style, round(second[face], 4)) for face in rest]
     _, face, fits = fitted[0]
     spec = _spec_from(fits, observed, layer_rgba)
     iou = _final_iou(spec, face, alpha, observed)
