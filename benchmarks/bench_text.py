@@ -55,7 +55,7 @@ WORDS = (
     "wine tasting dinner menu breakfast lunch grand prize winner join us celebrate happy "
     "birthday wedding party invitation save the date annual report quarterly results growth"
 ).split()
-LOOKALIKE = 0.9
+LOOKALIKE = 0.85  # measured: clones (Liberation 1 vs Arimo, Liberation Serif vs Tinos) 0.89-0.93, distinct designs <= 0.66
 PANGRAM = "Sphinx of black quartz, judge my vow 0123"
 
 

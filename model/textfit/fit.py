@@ -127,8 +127,21 @@ def _rows(lines: Sequence) -> list[tuple[tuple[int, int, int, int], str]]:
             min(t.box[2] for t in row),
             max(t.box[3] for t in row),
         )
-        out.append((box, " ".join(t.text.strip() for t in row)))
+        text = row[0].text.strip()
+        for left, right in zip(row, row[1:]):
+            text = _joined(text, right.text.strip(), right.box[2] < left.box[3])
+        out.append((box, text))
     return sorted(out)
+
+
+def _joined(left: str, right: str, overlapping: bool) -> str:
+    """Two OCR pieces of a row: a space between them, or, where their boxes overlap, the
+    letters both read (the end of one that begins the other) kept once."""
+    if overlapping:
+        for k in range(min(len(left), len(right)), 0, -1):
+            if left[-k:].lower() == right[:k].lower():
+                return left + right[k:]
+    return f"{left} {right}"
 
 
 def _observe(alpha: np.ndarray, box, text: str, above: int, below: int) -> _Line | None:
@@ -145,14 +158,25 @@ def _observe(alpha: np.ndarray, box, text: str, above: int, below: int) -> _Line
     return _Line(text.strip(), matte, top, left, ink, ink_stroke(matte))
 
 
+def _cut(alpha: np.ndarray, upper, lower) -> int:
+    """The row between two stacked lines where they part: the emptiest row between the upper
+    box's bottom and the lower box's top (OCR boxes of close lines overlap)."""
+    a, b = sorted((upper[1], lower[0]))
+    if b - a < 2:
+        return (a + b) // 2
+    x0, x1 = min(upper[2], lower[2]), max(upper[3], lower[3])
+    profile = alpha[a:b, x0:x1].sum(axis=1)
+    quiet = np.flatnonzero(profile <= profile.min() + 1e-3)
+    return a + int(quiet[len(quiet) // 2])
+
+
 def _observed(alpha: np.ndarray, lines: Sequence) -> list[_Line]:
     rows = _rows(lines)
+    cuts = [_cut(alpha, rows[i][0], rows[i + 1][0]) for i in range(len(rows) - 1)]
     out = []
     for i, (box, text) in enumerate(rows):
-        above = (rows[i - 1][0][1] + box[0]) // 2 if i > 0 and rows[i - 1][0][1] > 0 else 0
-        below = (box[1] + rows[i + 1][0][0] + 1) // 2 if i + 1 < len(rows) else alpha.shape[0]
-        above = min(above, box[0])
-        below = max(below, box[1])
+        above = cuts[i - 1] if i > 0 else 0
+        below = cuts[i] if i < len(cuts) else alpha.shape[0]
         line = _observe(alpha, box, text, above, below)
         if line is not None:
             out.append(line)
@@ -320,13 +344,17 @@ def _refine(line: _Line, face: Face) -> LineFit:
     letter, again with the spacing that makes them agree, and the better of the two kept."""
     scale, target, width, guess = _working(line, face, FINE_HEIGHT)
 
-    def search(spacing: float | None) -> tuple[float, tuple]:
+    def search(spacing: float, exact: bool) -> tuple[float, tuple]:
+        """The best size factor; `spacing` in em, fixed while the size changes."""
         cache: dict[float, tuple] = {}
 
         def at(factor: float):
             key = round(factor, 4)
             if key not in cache:
-                cache[key] = _evaluate(face, line.text, guess * factor, target, width, spacing)
+                size = guess * factor
+                cache[key] = _evaluate(
+                    face, line.text, size, target, width, spacing * size, exact=exact
+                )
             return cache[key]
 
         best = max((0.97, 1.0, 1.03), key=lambda k: at(k)[0])
@@ -336,12 +364,14 @@ def _refine(line: _Line, face: Face) -> LineFit:
             step /= 2
         return best, at(best)
 
-    best, result = search(0.0)
+    best, result = search(0.0, exact=True)
     residual = _evaluate(face, line.text, guess * best, target, width, None)[1]
     if residual != 0.0:
-        spaced = search(None)
-        if spaced[1][0] > result[0]:
-            best, result = spaced
+        # Spaced renders go character by character: placed by a shift, not rendered twice.
+        spaced = search(residual / (guess * best), exact=False)
+        spaced_exact = _evaluate(face, line.text, guess * spaced[0], target, width, None)
+        if spaced_exact[0] > result[0]:
+            best, result = spaced[0], spaced_exact
     spacing = None if result[1] != 0.0 else 0.0
     size = guess * best / scale
     # Placed at full resolution with a real render: a fraction of a pixel matters.
