@@ -55,7 +55,9 @@ WORDS = (
     "wine tasting dinner menu breakfast lunch grand prize winner join us celebrate happy "
     "birthday wedding party invitation save the date annual report quarterly results growth"
 ).split()
-LOOKALIKE = 0.85  # measured: clones (Liberation 1 vs Arimo, Liberation Serif vs Tinos) 0.89-0.93, distinct designs <= 0.66
+# Measured: clones (Liberation Sans 1 vs Arimo, Liberation Serif vs Tinos) 0.89-0.93, distinct
+# designs (Arimo vs Nimbus Sans, Noto Sans vs Open Sans, Carlito vs Lato) <= 0.66.
+LOOKALIKE = 0.85
 PANGRAM = "Sphinx of black quartz, judge my vow 0123"
 
 
