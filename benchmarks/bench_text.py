@@ -335,14 +335,14 @@ def poster(seed: int, families) -> dict:
     # The hook again on the result's text layers, for its CPU time (the machine may be shared:
     # wall time then counts other processes' turns).
     kinds = {w.split('"')[1] for w in result.warnings if "stays pixels" in w}
-    layers = [
+    hooked = [
         SimpleNamespace(rgba=layer.rgba, name=layer.name,
                         kind="text" if layer.text or layer.name in kinds else "other")
         for layer in result.layers
     ]  # fmt: skip
     lines = detect_text(rgba[..., :3].astype(np.float32) / 255.0)
     cpu, wall = time.process_time(), time.perf_counter()
-    text_specs(layers, lines, [])
+    text_specs(hooked, lines, [])
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     layers = [
         {"name": layer.name, "family": layer.text.family, "size": layer.text.size_px,
@@ -354,7 +354,7 @@ def poster(seed: int, families) -> dict:
         "seconds_fitting_text": result.timings.get("fitting text"),
         "fitting_text_again_wall_s": round(wall, 2),
         "fitting_text_again_cpu_s": round(cpu, 2),
-        "text_layers": sum(layer.kind == "text" for layer in layers),
+        "text_layers": sum(layer.kind == "text" for layer in hooked),
         "truth": [{"text": t, "family": f, "size": s} for t, f, s in truth],
         "layers": layers,
         "warnings": result.warnings,
@@ -370,7 +370,22 @@ def main() -> int:
     parser.add_argument("--no-poster", action="store_true")
     parser.add_argument("--per-sample", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--from-log", type=Path, help="summarise the rows a -v run printed")
     args = parser.parse_args()
+    if args.from_log:  # a run cut short: its per-sample lines (stderr of -v) summarised
+        rows = [json.loads(line) for line in args.from_log.read_text().splitlines()
+                if line.startswith("{")]  # fmt: skip
+        # The held-out-fonts rows follow the main set's, numbered from 0 again.
+        restart = next((k for k in range(1, len(rows)) if rows[k]["i"] == 0), len(rows))
+        out = {"from_log": str(args.from_log), **summary(rows[:restart])}
+        held = [r["true_iou"] for r in rows[restart:] if "true_iou" in r]
+        if rows[restart:]:
+            out["held_out_fonts"] = {
+                "samples": len(rows) - restart,
+                "nearest_iou_median": round(float(np.median(held)), 4) if held else None,
+            }
+        print(json.dumps(out, indent=1))
+        return 0
     import skimage.data
 
     photos = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea(),
