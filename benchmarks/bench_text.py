@@ -215,6 +215,16 @@ def _distinct_families(ranking) -> list[str]:
     return out
 
 
+def _first_groups(ranked: list[str], alike: dict[str, set[str]], n: int) -> set[str]:
+    """The families of the first `n` look-alike groups of the ranking (a group counts once)."""
+    groups: list[set[str]] = []
+    for family in ranked:
+        group = alike.get(family, {family})
+        if group not in groups:
+            groups.append(group)
+    return {member for group in groups[:n] for member in group}
+
+
 def run_set(args, seed: int, families, photos, alike, held=(), n=0) -> list[dict]:
     rng = np.random.default_rng(seed)
     rows = []
@@ -250,6 +260,7 @@ def run_set(args, seed: int, families, photos, alike, held=(), n=0) -> list[dict
             found_family=best.family, found_style=best.style, found_size=best.size_px,
             top1=ranked[:1] == [spec.family], top3=spec.family in ranked[:3],
             top1_alike=bool(ranked) and ranked[0] in alike[spec.family],
+            top3_alike=spec.family in _first_groups(ranked, alike, 3),
             size_ok=abs(best.size_px / spec.size_px - 1) <= 0.05,
             colour_err=float(np.abs(np.subtract(best.color, spec.color)).mean()),
             accepted=outcome.spec is not None, layer_iou=best.fit_iou,
@@ -275,6 +286,7 @@ def summary(rows: list[dict]) -> dict:
         "family_top1": share("top1"),
         "family_top3": share("top3"),
         "family_top1_lookalikes_merged": share("top1_alike"),
+        "family_top3_lookalikes_merged": share("top3_alike"),
         "size_within_5pct": share("size_ok"),
         "colour_mean_abs_error_255": round(float(np.mean([r["colour_err"] for r in fits])), 3)
         if fits
