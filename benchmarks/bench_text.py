@@ -274,7 +274,9 @@ def run_set(args, seed: int, families, photos, alike, held=(), n=0) -> list[dict
 
 
 def summary(rows: list[dict]) -> dict:
-    def share(key: str) -> float:
+    def share(key: str) -> float | None:
+        if rows and not any(key in r for r in rows):
+            return None  # not recorded (a log from before the field existed)
         return round(sum(bool(r.get(key)) for r in rows) / max(1, len(rows)), 4)
 
     fits = [r for r in rows if "true_iou" in r]
