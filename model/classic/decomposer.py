@@ -29,6 +29,7 @@ from model.classic.overlay import Band, find_band, lift, untint
 from model.classic.pieces import Piece, quantise
 from model.classic.subject import segment_subject
 from model.classic.text import detect_text
+from model.textfit.attach import text_specs
 
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
 MAX_LAYERS = 20
@@ -206,11 +207,17 @@ class ClassicDecomposer:
         ]
         layers, count_warnings = fit_count(layers, n)
         warnings += count_warnings
+        fitting = time.perf_counter()
+        specs = cancellable(token.check, text_specs, layers, lines, warnings)  # issue 17
+        timings["fitting text"] = round(time.perf_counter() - fitting, 3)
         stage(5)
         timings["total"] = round(time.perf_counter() - started, 3)
         names = unique_names([layer.name for layer in layers])
         return DecomposeResult(
-            layers=[DecomposedLayer(layer.rgba, name) for layer, name in zip(layers, names)],
+            layers=[
+                DecomposedLayer(layer.rgba, name, text=spec)
+                for layer, name, spec in zip(layers, names, specs)
+            ],
             backend=self.name,
             device="cpu",
             timings=timings,
@@ -235,6 +242,7 @@ class ClassicDecomposer:
         result = self.decompose(inner, inner_options, progress, token, bands=False)
         layers = [layer.rgba for layer in result.layers] + [band.layer(image.shape[:2])]
         names = [layer.name for layer in result.layers] + ["Overlay"]
+        texts = [layer.text for layer in result.layers] + [None]
         if not _reproduces(layers, rgb):
             return None
         below_ids, above_ids = _overlay_order(layers[:-1], band)
@@ -243,8 +251,11 @@ class ClassicDecomposer:
             order = below_ids + above_ids
             lifted = lift([layers[i] for i in order], at, band, image)
             if _reproduces(lifted, rgb):
-                names = [names[i] for i in order]
+                names, texts = [names[i] for i in order], [texts[i] for i in order]
                 layers, names = lifted, names[:at] + ["Overlay"] + names[at:]
+                texts = texts[:at] + [None] + texts[at:]
         names = unique_names(names)
-        result.layers = [DecomposedLayer(rgba, name) for rgba, name in zip(layers, names)]
+        result.layers = [
+            DecomposedLayer(rgba, name, text=text) for rgba, name, text in zip(layers, names, texts)
+        ]
         return result
