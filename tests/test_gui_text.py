@@ -3,8 +3,6 @@ changes re-render and undo, the scale handles change the size, Rasterize, Conver
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
@@ -133,7 +131,7 @@ def test_scale_handle_changes_the_size_not_the_pixels(loaded, qtbot):
     assert window.session.undo_stack.count() == 1
 
 
-def test_rasterize_and_convert_to_text(loaded, monkeypatch, qtbot):
+def test_rasterize_and_convert_to_text(loaded, qtbot):
     window = loaded
     window.session.set_active(text_id(window))
     tools = window.text_tools
@@ -141,24 +139,17 @@ def test_rasterize_and_convert_to_text(loaded, monkeypatch, qtbot):
     tools.act_rasterize.trigger()
     assert window.session.doc.layers[1].text is None
     assert not tools.panel.isVisible()
-    if text_tools.load_fit_layer() is None:
-        assert not tools.act_convert.isEnabled()
-        assert tools.act_convert.toolTip() == text_tools.NO_TEXTFIT
-    found = TextSpec(("HELLO",), SANS, size_px=60.0)
-    calls = []
-
-    def fit(rgba):  # stands in for model.textfit (another part of issue 17)
-        calls.append(rgba.shape)
-        return replace(found, x=5.0, y=50.0)
-
-    monkeypatch.setattr(text_tools, "load_fit_layer", lambda: fit)
+    assert text_tools.load_fit_layer() is not None  # model.textfit: OCR + the real font fit
     tools.update_actions()
     assert tools.act_convert.isEnabled()
     tools.act_convert.trigger()
-    qtbot.waitUntil(lambda: window.session.doc.layers[1].text is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.session.doc.layers[1].text is not None, timeout=120_000)
     layer = window.session.doc.layers[1]
-    assert calls and layer.text.lines == ("HELLO",)
-    assert (layer.text.x, layer.text.y) == (5.0 + layer.origin[0], 50.0 + layer.origin[1])
+    assert layer.text.lines == ("HELLO",)
+    assert layer.text.family == SANS and layer.text.weight == 700
+    assert layer.text.size_px == pytest.approx(60.0, rel=0.05)
+    assert np.abs(np.subtract(layer.text.color, (20, 40, 200))).max() <= 6
+    assert window.session.undo_stack.count() == 2  # rasterize, convert
     assert tools.act_convert in window.layer_panel.context_actions
 
 
