@@ -108,7 +108,8 @@ class ClassicDecomposer:
             )
         image = as_rgba(rgba)
         if prior_enabled(options.prior):  # the learned prior, where it is confident
-            return with_prior(image, options, lambda im, o: self.decompose(im, o, progress, token))
+            run = lambda im, o: self.decompose(im, o, progress, token, bands)  # noqa: E731
+            return with_prior(image, options, run)
         rgb = image[:, :, :3].astype(np.float32) / 255.0
         if (
             bands

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -55,7 +56,11 @@ def _overlay_layer(
     return quantise(out)
 
 
-def candidate(prior: runtime.Prior, rgb: np.ndarray):
+class MapSource(Protocol):
+    def predict(self, rgb: np.ndarray) -> np.ndarray: ...
+
+
+def candidate(prior: MapSource, rgb: np.ndarray):
     """(overlay, alpha HxW, colour, un-tinted picture) when the prior sees a full-canvas
     overlay that the picture can be un-tinted by, else None."""
     overlay = find_overlay(prior.predict(rgb))
@@ -71,15 +76,19 @@ def candidate(prior: runtime.Prior, rgb: np.ndarray):
 
 
 def with_prior(
-    image: np.ndarray, options: DecomposeOptions, decompose: Decompose
+    image: np.ndarray,
+    options: DecomposeOptions,
+    decompose: Decompose,
+    prior: MapSource | None = None,
 ) -> DecomposeResult:
     """Classic's result using the prior where it is confident, else classic's own (with a
-    warning when the prior could not be loaded). `decompose(picture, options)` runs classic."""
+    warning when the prior could not be loaded). `decompose(picture, options)` runs classic;
+    `prior` replaces the shipped network (benchmarks/eval_prior.py --oracle: the true maps)."""
     warnings: list[str] = []
     plain = dataclasses.replace(options, prior="off")
     if options.layers != 1 and min(image.shape[:2]) >= MIN_SIDE and image[:, :, 3].min() == 255:
         rgb = image[:, :, :3].astype(np.float32) / 255.0
-        result = split(image, rgb, options, decompose, warnings)
+        result = split(image, rgb, options, decompose, warnings, prior)
         if result is not None:
             return result
     result = decompose(image, plain)
@@ -93,11 +102,12 @@ def split(
     options: DecomposeOptions,
     decompose: Decompose,
     warnings: list[str],
+    prior: MapSource | None = None,
 ) -> DecomposeResult | None:
     """Classic's result with a full-canvas overlay taken off by the prior, or None (use
     classic's own answer). `decompose` runs classic on the un-tinted picture."""
     try:
-        prior = runtime.load()
+        prior = prior or runtime.load()
     except runtime.PriorUnavailable as exc:
         warnings.append(f"{exc}; classic continues without the layer prior")
         return None
