@@ -92,10 +92,13 @@ def main() -> None:
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--baseline", nargs=2, type=float, metavar=("L1", "IOU"))
+    parser.add_argument("--limit", type=int, help="the first N samples only")
     parser.add_argument("--oracle", action="store_true", help="the true maps, not the network")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    dirs = sample_dirs(args.dataset)
+    if args.full and args.limit:
+        parser.error("--full scores the whole set; use --baseline with --limit")
+    dirs = sample_dirs(args.dataset)[: args.limit]
     kinds = _kinds(args.dataset)
     prior = None if args.oracle else runtime.load()
     start = time.perf_counter()
