@@ -27,8 +27,10 @@ from model.classic.kind import detect_kind
 from model.classic.naming import unique_names
 from model.classic.overlay import Band, find_band, lift, untint
 from model.classic.pieces import Piece, quantise
+from model.classic.prior_hook import with_prior
 from model.classic.subject import segment_subject
 from model.classic.text import detect_text
+from model.prior.runtime import enabled as prior_enabled
 from model.textfit.attach import text_specs
 
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
@@ -106,6 +108,9 @@ class ClassicDecomposer:
                 f"the classic decomposer takes up to {MAX_MEGAPIXELS}, so scale it down first"
             )
         image = as_rgba(rgba)
+        if prior_enabled(options.prior):  # the learned prior, where it is confident
+            run = lambda im, o: self.decompose(im, o, progress, token, bands)  # noqa: E731
+            return with_prior(image, options, run)
         rgb = image[:, :, :3].astype(np.float32) / 255.0
         if (
             bands
