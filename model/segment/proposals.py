@@ -10,6 +10,7 @@ the crops.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 
 import numpy as np
@@ -115,6 +116,8 @@ def main_objects_if_weights(rgb: np.ndarray, cancel: CancelToken | None = None,
     from model.segment.choice import segment_request
     from model.segment.weights import first_usable
 
+    if not all(importlib.util.find_spec(name) for name in ("torch", "transformers")):
+        return None  # the plain install: weights alone cannot run
     report = first_usable(segment_request())
     if report is None:
         return None
