@@ -30,7 +30,7 @@ def layers_from_arrays(
     return layers
 
 
-def picture_layers(arrays: Sequence[tuple[np.ndarray, str]]) -> list[Layer]:
+def picture_layers(arrays: Sequence[tuple]) -> list[Layer]:
     """The layers of a decomposition of the whole picture, bottom first: the bottom one
     (the photo's background) has its position locked, as Photoshop's Background."""
     layers = layers_from_arrays(arrays)

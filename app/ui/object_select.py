@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QImage, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QToolBar, QWidget
+from shiboken6 import isValid
 
 from app.core.layer import Layer
 from app.ui.object_picker import (
@@ -243,6 +244,8 @@ class ObjectSelectTool(QObject):
             return segmenter, segmenter.embed(picture, relay.progress.emit, cancel)
 
         def done(result) -> None:
+            if self._gone():
+                return
             self._segmenter, embedding = result
             self._embeddings = {key: embedding}  # one picture's features (~4-16 MB) at a time
             self.window.status_message(
@@ -253,11 +256,13 @@ class ObjectSelectTool(QObject):
                 self._request("select", self.prompts)
 
         def failed(message: str) -> None:
-            if not cancel.cancelled:
+            if not cancel.cancelled and not self._gone():
                 self.window.show_error("Object Select", message)
 
         def finished() -> None:
             self._embedding_cancel = None
+            if self._gone():
+                return
             self.progress.stop()
             target = self.target_layer()
             if self.active and target is not None and self._key(target) != key:
@@ -266,6 +271,10 @@ class ObjectSelectTool(QObject):
         self.progress.start(f"Object Select: loading {name}")
         run_in_background(work, "analyse the picture for Object Select", done,
                           lambda m: failed(m) if "cancelled" not in m else None, finished)
+
+    def _gone(self) -> bool:
+        """The window closed while a background step ran (its widgets are deleted)."""
+        return not (isValid(self.overlay) and isValid(self.progress) and isValid(self.window))
 
     def _show_progress(self, progress: Progress) -> None:
         if self._embedding_cancel is not None:
@@ -302,6 +311,8 @@ class ObjectSelectTool(QObject):
             return pred, pred.mask((max(1, round(h * k)), max(1, round(w * k))))
 
         def done(result) -> None:
+            if self._gone():
+                return
             pred, small = result
             if purpose == "select":
                 self.selection = pred
