@@ -13,7 +13,13 @@ from app.core.batch.inputs import InputError, find_pictures
 from app.core.batch.manifest import FAILED, OK, Entry, ManifestWriter, read_manifest
 from app.core.batch.plan import make_jobs, split_done
 from model.base import DecomposeOptions
-from tests.batch_fixtures import make_pictures, manifest_lines, run_cli, same_layers
+from tests.batch_fixtures import (
+    layers_of,
+    make_pictures,
+    manifest_lines,
+    run_cli,
+    same_layers,
+)
 
 
 @pytest.fixture(scope="module")
@@ -204,3 +210,29 @@ def test_missing_input_and_absent_ray_are_one_sentence(tmp_path: Path) -> None:
     result = run_cli("batch", str(tmp_path / "nope"), "-o", str(tmp_path / "o"))
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: '{tmp_path / 'nope'}' does not exist"
+
+
+@pytest.mark.slow
+def test_qwen_runs_in_one_process_with_the_pipeline_loaded_once(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("diffusers")
+    from model.qwen.tiny import save_tiny_pipeline
+
+    model = save_tiny_pipeline(tmp_path_factory.mktemp("tiny-qwen") / "model", seed=0,
+                               max_shard_size="200KB")
+    make_pictures(tmp_path / "in", 3, size=(64, 48), seed=2)  # two at the top
+    out = tmp_path / "out"
+    # one thread: the tiny model only loses from threads on a shared 2-core machine
+    result = run_cli("batch", str(tmp_path / "in"), "-o", str(out), "--backend", "qwen",
+                     "--device", "cpu", "--model", str(model), "--steps", "2", "--layers", "2",
+                     "--prompt", "a disc and a bar", "--seed", "3", "--no-names",
+                     env={"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "backend: qwen (as asked); this process" in result.stderr
+    entries = manifest_lines(out)
+    assert [e["input"] for e in entries] == ["pic01.png", "pic02.png"]
+    assert all(e["status"] == "ok" and e["backend"] == "qwen" for e in entries)
+    assert entries[0]["timings"]["load"] > 0 and entries[1]["timings"]["load"] == 0
+    assert len(layers_of(out / "pic01.psd")) >= 1

@@ -51,10 +51,20 @@ class BatchSummary:
 
 
 def _resolve_local(request: BatchRequest) -> tuple[str, str]:
+    """The backend's name and why; a named one is checked later, only when there is work
+    (so that resuming a finished batch loads no decomposer)."""
+    if request.backend != "auto":
+        return request.backend, f"{request.backend} (as asked)"
     from model.registry import choose_backend
 
     backend, reason = choose_backend(request.backend, request.options)
     return backend.name, reason
+
+
+def _check_available(backend: str, options: DecomposeOptions) -> None:
+    from model.registry import choose_backend
+
+    choose_backend(backend, options)  # DecomposeError with the reason when it cannot run
 
 
 def _resolve_on_cluster(request: BatchRequest) -> tuple[str, str]:
@@ -126,6 +136,8 @@ def run_batch(request: BatchRequest, progress: Progress | None = None,
         on_plan(len(jobs), len(todo))
     if not todo:
         return summary
+    if request.ray is None:
+        _check_available(backend, request.options)
     writer = ManifestWriter(out_dir, previous)
     start = time.perf_counter()
 
