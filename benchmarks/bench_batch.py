@@ -10,7 +10,7 @@ scaling  wall time of the batch with 1 worker (this process, as `--workers 1` ru
          (the process pool, one thread each); the speed-up, and seconds per picture per core
 ray      the same batch as Ray tasks on a local cluster (a head with 2 CPUs on the loopback,
          started by this script; its start is not timed, its workers' start is, as the
-         pool's is) against the 2-process pool: the overhead per picture
+         pool's is) against the 2-process pool, in ABBA order: the overhead per picture
 resume   a finished batch of 1,000 pictures (tiny files, outputs present, manifest written):
          the time `run_batch` takes to find there is nothing to do; the whole command
          (`python main.py batch ...`, Python's start and imports included); and `run_batch`
@@ -83,7 +83,9 @@ def part_scaling(inputs: Path, work: Path, count: int) -> dict:
     }
 
 
-def part_ray(inputs: Path, work: Path, count: int, pool_wall: float | None) -> dict:
+def part_ray(inputs: Path, work: Path, count: int, rounds: int) -> dict:
+    """Pool and Ray in ABBA order (`rounds` of each), so that a change in the shared machine's
+    load during the part weighs on both alike."""
     os.environ.update(LOOPBACK)
     from ray.cluster_utils import Cluster
 
@@ -91,17 +93,22 @@ def part_ray(inputs: Path, work: Path, count: int, pool_wall: float | None) -> d
 
     cluster = Cluster(initialize_head=True, connect=False, head_node_args={
         "num_cpus": 2, "include_dashboard": False, "node_ip_address": "127.0.0.1"})
+    pool, ray = [], []
     try:
-        if pool_wall is None:
-            pool_wall, _ = timed_batch(inputs, work / "pool", workers=2)
-        ray_wall, _ = timed_batch(inputs, work / "ray", ray=cluster.address)
-        disconnect()
+        for i in range(rounds):
+            order = ("pool", "ray") if i % 2 == 0 else ("ray", "pool")
+            for kind in order:
+                if kind == "pool":
+                    pool.append(timed_batch(inputs, work / "pool", workers=2)[0])
+                else:
+                    ray.append(timed_batch(inputs, work / "ray", ray=cluster.address)[0])
+                    disconnect()
     finally:
         cluster.shutdown()
-    per_pool, per_ray = pool_wall / count, ray_wall / count
+    per_pool, per_ray = float(np.mean(pool)) / count, float(np.mean(ray)) / count
     return {
-        "part": "ray", "pictures": count, "pool_2_wall_s": round(pool_wall, 1),
-        "ray_2_cpus_wall_s": round(ray_wall, 1),
+        "part": "ray", "pictures": count, "pool_2_wall_s": [round(t, 1) for t in pool],
+        "ray_2_cpus_wall_s": [round(t, 1) for t in ray],
         "per_picture_pool_s": round(per_pool, 3), "per_picture_ray_s": round(per_ray, 3),
         "ray_overhead_pct": round(100 * (per_ray - per_pool) / per_pool, 1),
         "target_overhead_pct": 10, "load_avg": load(),
@@ -169,6 +176,7 @@ def main() -> None:
     parser.add_argument("--parts", default="scaling,ray,resume")
     parser.add_argument("--pictures", type=int, default=24)
     parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=2, help="ray: pool/Ray pairs, ABBA")
     args = parser.parse_args()
     parts = args.parts.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-batch-"))
@@ -177,14 +185,11 @@ def main() -> None:
         if {"scaling", "ray"} & set(parts):
             make_posters(inputs, args.pictures, args.size)
         base = {"cpus": os.cpu_count(), "machine": platform.machine(), "size": args.size}
-        pool_wall = None
         if "scaling" in parts:
-            row = part_scaling(inputs, work, args.pictures)
-            pool_wall = row["workers_2_wall_s"]
-            print(json.dumps({**base, **row}), flush=True)
+            print(json.dumps({**base, **part_scaling(inputs, work, args.pictures)}), flush=True)
         if "ray" in parts:
-            print(json.dumps({**base, **part_ray(inputs, work, args.pictures, pool_wall)}),
-                  flush=True)
+            row = part_ray(inputs, work, args.pictures, args.rounds)
+            print(json.dumps({**base, **row}), flush=True)
         if "resume" in parts:
             print(json.dumps({**base, **part_resume(work)}), flush=True)
     finally:

@@ -24,6 +24,7 @@ from app.core.batch.work import Spec, decompose_job, one_sentence
 
 OnDone = Callable[[Entry], None]
 RETRIES = 3
+GPU_ACTOR_THREADS = 4
 # The driver's settings that shape a decomposition travel to the workers.
 _PASSED_ON = ("HF_HUB_OFFLINE", "HF_HOME", "HF_HUB_CACHE", "STRATA_MAX_PIXELS",
               "NUMBA_CACHE_DIR", "STRATA_QWEN_MODEL")
@@ -124,7 +125,8 @@ def run_actors(
     ray = _ray()
     worker_class = ray.remote(num_gpus=gpus, num_cpus=cpus, max_restarts=RETRIES,
                               max_task_retries=RETRIES)(_PipelineWorker)
-    threads = max(1, int(cpus))
+    # a GPU actor's CPU work (reading, refining, writing) may use a few of its node's cores
+    threads = GPU_ACTOR_THREADS if gpus else max(1, int(cpus))
     pool = [worker_class.remote(spec, threads) for _ in range(actors)]
     load = {i: 0 for i in range(actors)}
     pending = list(reversed(jobs))

@@ -91,8 +91,13 @@ def _dispatch(request: BatchRequest, spec: Spec, jobs, record: Progress) -> str:
             window = max(1, int(cluster.cluster_resources().get("CPU", 1)) * 2)
             cluster.run_tasks(jobs, spec, record, window)
             return f"Ray tasks on {where}"
+        have = int(cluster.cluster_resources().get("GPU", 0))
         gpus = 0.0 if spec.options.device == "cpu" else 1.0
-        count = request.workers or max(1, int(cluster.cluster_resources().get("GPU", 0)))
+        if gpus and not have:
+            raise cluster.ClusterError(
+                f"the Ray cluster ({where}) has no GPU for {spec.backend}; add GPU nodes, or "
+                "pass --device cpu to run it on CPU actors (very slow)")
+        count = request.workers or max(1, have)
         cluster.run_actors(jobs, spec, record, actors=count, gpus=gpus, cpus=1.0)
         return f"{count} Ray actor{'s' if count != 1 else ''} on {where}"
     if spec.backend == "classic":
