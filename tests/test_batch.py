@@ -236,3 +236,62 @@ def test_qwen_runs_in_one_process_with_the_pipeline_loaded_once(
     assert all(e["status"] == "ok" and e["backend"] == "qwen" for e in entries)
     assert entries[0]["timings"]["load"] > 0 and entries[1]["timings"]["load"] == 0
     assert len(layers_of(out / "pic01.psd")) >= 1
+
+
+def _pool_workers(parent: int) -> list[int]:
+    """The driver's process-pool workers (spawned children running `spawn_main`)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_killed_pool_worker_loses_no_picture(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.batch_fixtures import ROOT
+
+    make_pictures(tmp_path / "in", 7, seed=9)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "batch", str(tmp_path / "in"), "-r", "-o",
+         str(out), "--backend", "classic", "--workers", "2"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    killed = None
+    try:
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and killed is None and time.monotonic() < deadline:
+            manifest = out / "batch.jsonl"
+            workers = _pool_workers(proc.pid)
+            if workers and manifest.exists() and manifest.read_text().count("\n") >= 1:
+                os.kill(workers[0], signal.SIGKILL)  # busy with one of the next pictures
+                killed = workers[0]
+            time.sleep(0.05)
+        _, err = proc.communicate(timeout=400)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert killed is not None, "no pool worker was seen"
+    assert proc.returncode == 0, err
+    recorded = [line.split("] ", 1)[1].split(":", 1)[0]
+                for line in err.splitlines() if line.startswith("[")]
+    names = sorted(str(p.relative_to(tmp_path / "in")) for p in (tmp_path / "in").rglob("*.png"))
+    assert sorted(recorded) == names
+    assert sorted(e["input"] for e in manifest_lines(out)) == names
+    assert all(e["status"] == "ok" for e in manifest_lines(out))

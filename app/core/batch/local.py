@@ -51,7 +51,11 @@ def run_in_pool(
                     # a few pictures queued per process: busy workers, a bounded backlog
                     while pending and len(running) < 2 * workers and not broken:
                         job = pending.pop()
-                        running[pool.submit(decompose_job, job, spec)] = job
+                        try:
+                            running[pool.submit(decompose_job, job, spec)] = job
+                        except BrokenProcessPool:  # broke before its futures said so
+                            pending.append(job)
+                            break
                     if not running:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
