@@ -38,8 +38,9 @@ usage: installer/install.sh [options]
   --editable          run the app from this checkout instead of a copy (for developers)
   --no-pip            install no packages (an environment you fill yourself; tests)
   --no-desktop        skip the desktop entry, icon and file type
-  --no-system-packages  do not apt-get install the libraries Qt's X11 plugin needs (as root);
-                      only print the line (without root they are always only printed)
+  --no-system-packages  do not apt-get install the libraries Qt's X11 plugin needs nor the
+                      open-licence fonts (as root); only print the lines (without root they
+                      are always only printed)
   --dry-run           print the steps without doing them
   --uninstall         remove what an earlier run installed (with the same --prefix)
   -h, --help          this text
@@ -300,6 +301,28 @@ install_system_packages() {
   "$py" "$ROOT/app/platform_check.py" "${args[@]}" | sed 's/^/    /' || true
 }
 
+# ---- open-licence fonts for the text fit (Linux with apt, as root) ---------------------------
+# model/textfit searches the installed fonts: the more common families are present, the more
+# text layers become editable text. installer/font-packages.txt lists them; unknown names skip.
+install_font_packages() {
+  [ "$system" = Linux ] && command -v apt-get >/dev/null || return 0
+  step "open-licence fonts for editable text"
+  local pkgs=() name
+  while read -r name; do
+    name="${name%%#*}"; name="${name//[[:space:]]/}"
+    [ -n "$name" ] || continue
+    if dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q "ok installed"; then continue; fi
+    if apt-cache show --no-all-versions "$name" >/dev/null 2>&1; then pkgs+=("$name"); fi
+  done < "$ROOT/installer/font-packages.txt"
+  if [ "${#pkgs[@]}" = 0 ]; then note "fonts: all there"; return 0; fi
+  if [ "$dry_run" = 1 ] || [ "$system_packages" = 0 ] || [ "$(id -u)" != 0 ]; then
+    note "fonts: sudo apt-get install --no-install-recommends ${pkgs[*]}"
+    return 0
+  fi
+  DEBIAN_FRONTEND=noninteractive act_logged apt-get install -y --no-install-recommends "${pkgs[@]}" \
+    || note "could not install the fonts (see $log); text fits only the fonts already installed"
+}
+
 # ---- launcher and desktop integration --------------------------------------------------------
 write_launcher() {
   step "launcher: $launcher"
@@ -430,6 +453,7 @@ ensure_venv
 copy_snapshot
 install_packages
 install_system_packages
+install_font_packages
 write_launcher
 install_desktop
 write_manifest

@@ -74,6 +74,9 @@ class DecomposeOptions:
     # auto: backends whose layers are not exact at the input's size (qwen) refine them
     # against the input (model/refine); off: they only resize them
     refine: str = "auto"
+    # classic: the learned layer prior (model/prior); auto = on when its manifest says it won
+    # on the held-out sets, on = always, off = classic's own heuristics only
+    prior: str = "auto"
 
 
 @dataclass

@@ -174,7 +174,7 @@ def test_decomposition_locks_its_bottom_layer_and_reports_its_warnings(qtbot, wi
     assert result.warnings  # classic finds 3 parts here, not 7
     for warning in result.warnings:
         assert warning.strip().rstrip(".")[1:] in message
-    assert window.result_label.text().endswith(f"classic \u00b7 {n} layers")
+    assert window.result_label.text() == f"\u26a0 classic \u00b7 {n} layers \u00b7 exact"
     assert "classic (as asked)" in window.result_label.toolTip()
     # decomposing a part further does not lock its parts
     top = doc.layers[-1]

@@ -257,7 +257,11 @@ def test_bucket_matches_the_pipeline_rule() -> None:
     assert 0.9 < w * h / 640**2 < 1.1
 
 
-# -- speed and memory modes on the CPU (issue 13) ----------------------------------------------
+# -- speed and memory modes on the CPU (issue 13): the pipeline's layers, unrefined ------------
+def unrefined(model: str, **kw: object) -> DecomposeOptions:
+    return options(model, names=False, refine="off", **kw)
+
+
 def layers_of(result) -> np.ndarray:
     return np.stack([layer.rgba for layer in result.layers]).astype(int)
 
@@ -283,11 +287,11 @@ def official_layers(backend: QwenDecomposer, opts: DecomposeOptions) -> np.ndarr
 def test_exact_changes_give_the_official_layers(tiny_model: str, backend: QwenDecomposer) -> None:
     """Prompts encoded by us, batched CFG and group offloading (the exact-mode changes) give
     the official call's layers within bf16 noise (2/255)."""
-    opts = options(tiny_model, names=False)
+    opts = unrefined(tiny_model)
     exact = backend.decompose(picture(), opts)
     official = official_layers(backend, opts)
     assert np.abs(layers_of(exact) - official).max() <= 2
-    streamed = backend.decompose(picture(), options(tiny_model, names=False, offload="group"))
+    streamed = backend.decompose(picture(), unrefined(tiny_model, offload="group"))
     hook = backend.cache._pipe.strata.cfg_hook
     assert hook.batched_calls >= 3 and hook.reused_calls == hook.batched_calls  # 3 steps
     assert np.abs(layers_of(streamed) - official).max() <= 2
@@ -297,9 +301,9 @@ def test_exact_changes_give_the_official_layers(tiny_model: str, backend: QwenDe
 def test_fp8_weights_streamed_by_group_offload(tiny_model: str, backend: QwenDecomposer) -> None:
     from model.qwen.formats import stored_format
 
-    opts = options(tiny_model, names=False)
+    opts = unrefined(tiny_model)
     exact = backend.decompose(picture(), opts)
-    fp8 = backend.decompose(picture(), options(tiny_model, names=False, offload="group",
+    fp8 = backend.decompose(picture(), unrefined(tiny_model, offload="group",
                                                 weights_dtype="transformer=fp8"))
     pipe = backend.cache._pipe
     assert stored_format(pipe.transformer) == "fp8"
@@ -342,14 +346,14 @@ def test_fast_caches_steps_and_cancels_cleanly(tiny_model: str, backend: QwenDec
     from model.qwen.presets import full_steps
 
     steps = 6
-    exact = backend.decompose(picture(), options(tiny_model, names=False, steps=steps))
+    exact = backend.decompose(picture(), unrefined(tiny_model, steps=steps))
     pipe = backend.cache._pipe
     calls = []
     handle = pipe.transformer.transformer_blocks[0].attn.to_q.register_forward_pre_hook(
         lambda *_: calls.append(1))
     seen = []
     try:
-        fast = backend.decompose(picture(), options(tiny_model, names=False, steps=steps,
+        fast = backend.decompose(picture(), unrefined(tiny_model, steps=steps,
                                                      quality="fast"), seen.append)
     finally:
         handle.remove()
@@ -364,16 +368,16 @@ def test_fast_caches_steps_and_cancels_cleanly(tiny_model: str, backend: QwenDec
             token.cancel()
 
     with pytest.raises(Cancelled):
-        backend.decompose(picture(), options(tiny_model, names=False, steps=steps,
+        backend.decompose(picture(), unrefined(tiny_model, steps=steps,
                                              quality="fast"), cancel_at_two, token)
     assert not pipe.transformer.is_cache_enabled
-    again = backend.decompose(picture(), options(tiny_model, names=False, steps=steps))
+    again = backend.decompose(picture(), unrefined(tiny_model, steps=steps))
     np.testing.assert_array_equal(layers_of(again), layers_of(exact))
 
 
 def test_draft_runs_twenty_steps(tiny_model: str, backend: QwenDecomposer) -> None:
     seen = []
-    result = backend.decompose(picture(), options(tiny_model, names=False, steps=50,
+    result = backend.decompose(picture(), unrefined(tiny_model, steps=50,
                                                   quality="draft", layers=2), seen.append)
     assert [p.total for p in seen if p.phase == "denoising"][-1] == 20
     assert len(result.layers) == 2

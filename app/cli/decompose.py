@@ -82,6 +82,9 @@ def add_backend_options(parser: argparse._ActionsContainer) -> None:
     parser.add_argument("--refine", choices=["auto", "off"], default="auto",
                         help="auto: bring a model's layers to full resolution, exact (qwen); "
                         "off: only resize them")
+    parser.add_argument("--prior", choices=["auto", "on", "off"], default="auto",
+                        help="classic: the learned layer prior (auto = on when its manifest "
+                        "says it won on the held-out sets; off = the heuristics alone)")
 
 
 def options_from_args(args: argparse.Namespace):
@@ -92,7 +95,7 @@ def options_from_args(args: argparse.Namespace):
         layers=args.layers, prompt=args.prompt, seed=args.seed, resolution=args.resolution,
         steps=args.steps, cfg=args.cfg, model=args.model, device=args.device,
         offload=args.offload, quality=args.quality, weights_dtype=args.weights_dtype,
-        names=args.names, refine=args.refine,
+        names=args.names, refine=args.refine, prior=args.prior,
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from app.cli.options import OUTPUT_FORMATS, add_max_pixels
 from app.core import wording
 from app.core.formats import check_output, detect_format, load_document, save_document
+from model.text_spec import TextSpec
 
 _KIND_NAMES = {
     "psd": "PSD",
@@ -64,6 +65,8 @@ def describe(path: Path, max_pixels: int | None = None) -> dict:
                 "visible": layer.params.visible,
             }
         )
+        if layer.text is not None:
+            layers[-1]["text"] = _text_info(layer.text)
     return {
         "file": str(path),
         "format": _kind(path),
@@ -73,6 +76,16 @@ def describe(path: Path, max_pixels: int | None = None) -> dict:
         "has_source": doc.source is not None,
         "layers": layers,
         "metadata": doc.metadata,
+    }
+
+
+def _text_info(spec: TextSpec) -> dict:
+    return {
+        "words": "\n".join(spec.lines),
+        "family": spec.family,
+        "style": spec.style,
+        "size_px": round(spec.size_px, 2),
+        "color": "#{:02x}{:02x}{:02x}".format(*spec.color),
     }
 
 
@@ -98,6 +111,11 @@ def run_info(args: argparse.Namespace) -> int:
             f"  {layer['index']:>3}  {layer['name']:<{width}}  {bounds:<24} "
             f"{layer['opacity']:>7.2f}  {'yes' if layer['visible'] else 'no'}"
         )
+        if "text" in layer:
+            text = layer["text"]
+            words = text["words"].replace("\n", " / ")
+            print(f"  {'':>3}  text: \u201c{words}\u201d {text['family']} {text['style']}, "
+                  f"{text['size_px']:g} px, {text['color']}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """`python main.py models`: which decomposers can run here, and the Qwen weights' state.
 
-`python main.py models download [--to DIR]` fetches the Qwen-Image-Layered weights.
+`python main.py models download [NAME] [--to DIR]` fetches the Qwen-Image-Layered weights, or
+by NAME the Segment Anything / ViTMatte weights the editor's Object Select uses.
 """
 
 from __future__ import annotations
@@ -23,12 +24,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="qwen weights to check: Hub id (local cache only) or folder")
     p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default="auto")
     actions = p.add_subparsers(dest="models_command", metavar="ACTION")
+    from model.segment.catalogue import KNOWN
+
     d = actions.add_parser(
         "download",
-        help="download the Qwen-Image-Layered weights (resumable)",
-        description="Download the Qwen-Image-Layered weights (safetensors only) into the Hugging "
-        "Face cache, or into DIR. Running it again resumes an interrupted download.",
+        help="download the Qwen-Image-Layered weights, or segmentation weights (resumable)",
+        description="Download the Qwen-Image-Layered weights, or by NAME the Segment Anything "
+        "or ViTMatte weights for Object Select (safetensors only), into the Hugging Face cache "
+        "or into DIR. The size is shown first; running it again resumes an interrupted "
+        "download. NAME: qwen (the default), "
+        + ", ".join(f"{k.name} ({k.repo}, about {k.size})" for k in KNOWN) + ".",
     )
+    d.add_argument("name", nargs="?", default="qwen", metavar="NAME",
+                   choices=["qwen", *(k.name for k in KNOWN)],
+                   help="what to download: qwen (default) or a segmentation/matting model")
     d.add_argument("--to", metavar="DIR", default=None,
                    help="download into this folder (then use --model DIR)")
     d.add_argument("--repo", metavar="ID", default=None, help="Hub repository id")
@@ -79,7 +88,7 @@ def qwen_plan_lines(options: DecomposeOptions) -> list[str]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from model.qwen.weights import DEFAULT_MODEL, human_size, inspect_weights
+    from model.qwen.weights import DEFAULT_MODEL, inspect_weights
 
     options = DecomposeOptions(model=args.model, device=args.device)
     print("Backends (name, can run here, why):")
@@ -109,6 +118,18 @@ def run_list(args: argparse.Namespace) -> int:
         report = inspect_weights(args.model or DEFAULT_MODEL)
     print()
     print(f"Qwen-Image-Layered weights ({report.model}):")
+    status = _qwen_report(report, file)
+    lines, segment_status = segment_lines()
+    print()
+    print("Object Select weights (Segment Anything, ViTMatte; optional, CPU is fine):")
+    for line in lines:
+        print(line)
+    return max(status, segment_status)
+
+
+def _qwen_report(report, file) -> int:
+    from model.qwen.weights import human_size
+
     if not report.found:
         print(f"  not found: {report.problems[0]}")
         return 0
@@ -132,7 +153,30 @@ def run_list(args: argparse.Namespace) -> int:
     return 1
 
 
+def segment_lines() -> tuple[list[str], int]:
+    """The Object Select weights: each known model's state; status 1 when one is found but
+    incomplete."""
+    from model.segment.catalogue import DEFAULT_MATTER, DEFAULT_SEGMENTER, KNOWN
+    from model.segment.weights import inspect
+
+    lines, status = [], 0
+    for entry in KNOWN:
+        report = inspect(entry.name)
+        if report.path is None:
+            state = (f"not downloaded (about {entry.size}): "
+                     f"`python main.py models download {entry.name}`")
+        elif report.problem:
+            state, status = f"INCOMPLETE: {report.problem}", 1
+        else:
+            state = f"complete, {report.summary()}"
+        default = " [default]" if entry.name in (DEFAULT_SEGMENTER, DEFAULT_MATTER) else ""
+        lines.append(f"  {entry.name:<18} {state}{default}")
+    return lines, status
+
+
 def run_download(args: argparse.Namespace) -> int:
+    if getattr(args, "name", "qwen") != "qwen":
+        return run_segment_download(args)
     from model.qwen.download import download, require_hub
     from model.qwen.weights import DEFAULT_MODEL
 
@@ -154,4 +198,33 @@ def run_download(args: argparse.Namespace) -> int:
     if args.to:
         print("use it with: python main.py decompose IMAGE -o OUT --backend qwen "
               f"--model {args.to}")
+    return 0
+
+
+def run_segment_download(args: argparse.Namespace) -> int:
+    from model.qwen.download import require_hub
+    from model.qwen.weights import human_size
+    from model.segment.catalogue import known
+    from model.segment.download import download
+
+    require_hub()
+    entry = known(args.name)
+    assert entry is not None  # argparse's choices
+    if args.to:
+        from app.core.formats import check_writable_folder
+
+        check_writable_folder(args.to)
+    where = args.to or "the Hugging Face cache"
+
+    def announce(needed: int) -> None:
+        print(f"{entry.name} ({entry.repo}): {human_size(needed)} to download into {where} "
+              "(safetensors only)", file=sys.stderr)
+
+    report = download(entry, args.to, show_bars=not args.quiet, announce=announce)
+    print(f"{entry.name}: {report.summary()}")
+    if report.problem:
+        print(f"  - {report.problem}")
+        return 1
+    if args.to:
+        print(f"use it with: STRATA_SEGMENT_MODEL={args.to} python main.py")
     return 0

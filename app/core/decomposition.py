@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -12,10 +13,21 @@ from app.core.layer import Layer
 
 
 def layers_from_arrays(
-    arrays: Sequence[tuple[np.ndarray, str]], origin: tuple[int, int] = (0, 0)
+    arrays: Sequence[tuple], origin: tuple[int, int] = (0, 0)
 ) -> list[Layer]:
-    """Layers (bottom first) from full-size RGBA arrays placed at `origin`, cropped to content."""
-    return [Layer.from_canvas(rgba, name, origin) for rgba, name in arrays]
+    """Layers (bottom first) from full-size RGBA arrays placed at `origin`, cropped to content.
+
+    Each entry is (rgba, name) or (rgba, name, text): a decomposer's `DecomposedLayer.text`
+    makes a text layer that keeps the pixels it was found with (its spec is in the array's
+    coordinates, moved by `origin` here)."""
+    layers = []
+    for rgba, name, *rest in arrays:
+        layer = Layer.from_canvas(rgba, name, origin)
+        text = rest[0] if rest else None
+        if text is not None:
+            layer.text = replace(text, x=text.x + origin[0], y=text.y + origin[1])
+        layers.append(layer)
+    return layers
 
 
 def picture_layers(arrays: Sequence[tuple[np.ndarray, str]]) -> list[Layer]:
@@ -57,7 +69,9 @@ def result_document(rgba: np.ndarray, result, **metadata) -> Document:
     """A document of a decomposition of the whole picture `rgba` (a `DecomposeResult`), with
     what the result says about itself in its metadata (what `decompose` and `batch` save)."""
     doc = Document.from_image(rgba)
-    doc.layers = picture_layers([(layer.rgba, layer.name) for layer in result.layers])
+    doc.layers = picture_layers(
+        [(layer.rgba, layer.name, layer.text) for layer in result.layers]
+    )
     doc.metadata.update(
         backend=result.backend,
         device=result.device,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from model.text_spec import TextSpec
+
 Rect = tuple[int, int, int, int]  # x, y, width, height
 
 
@@ -80,6 +82,9 @@ class Layer:
     origin: tuple[int, int] = (0, 0)  # canvas position of pixels[0, 0]
     params: LayerParams = field(default_factory=LayerParams)
     id: str = field(default_factory=new_layer_id)
+    # A text layer: its words and type. `pixels` are then its render, or the pixels it was
+    # found with (decomposition, an opened PSD) until its text is edited (text_layer.py).
+    text: TextSpec | None = None
 
     def __post_init__(self) -> None:
         self.pixels = _readonly(self.pixels)
@@ -102,6 +107,10 @@ class Layer:
     @property
     def name(self) -> str:
         return self.params.name
+
+    @property
+    def is_text(self) -> bool:
+        return self.text is not None
 
     @property
     def locked(self) -> bool:
@@ -146,7 +155,7 @@ class Layer:
     def copy(self, name: str | None = None) -> Layer:
         """A new layer (new id) sharing these read-only pixels."""
         params = self.params if name is None else self.params.with_(name=name)
-        return Layer(self.pixels, self.origin, params)
+        return Layer(self.pixels, self.origin, params, text=self.text)
 
     def cropped_to_content(self) -> Layer:
         """This layer (same id) with its pixels cropped to those with alpha > 0, looking the
@@ -163,7 +172,7 @@ class Layer:
             x, y, bw, bh = box
             pixels = self.pixels[y : y + bh, x : x + bw]
         cropped = Layer(pixels, (self.origin[0] + box[0], self.origin[1] + box[1]),
-                        self.params, self.id)
+                        self.params, self.id, self.text)
         # offset' = offset + (centre - centre') * (1 - scale), as for any re-cropped layer
         (cx, cy), (ncx, ncy) = self.center, cropped.center
         (sx, sy), (dx, dy) = self.params.scale, self.params.offset

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QWidget
 
 from app.core import commands
 from app.core.layer import Layer
+from app.core.text_layer import scale_base, scale_text
 from app.ui.compositing import premul_to_qimage
 from app.ui.session import EditorSession
 from app.ui.viewport import Viewport
@@ -68,6 +69,7 @@ class Canvas(QWidget):
     extract_requested = Signal(QRectF)  # a canvas rectangle dragged with the extract tool
     extract_painted = Signal(list, float)  # canvas points and brush radius of a painted region
     message = Signal(str)  # a line for the status bar (why a layer did not move)
+    text_edit_requested = Signal(str)  # a text layer double-clicked: edit its words
 
     def __init__(self, session: EditorSession, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -301,6 +303,17 @@ class Canvas(QWidget):
                 return i
         return None
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """Double-click on a text layer: edit its words (the Properties panel's field)."""
+        if event.button() == Qt.MouseButton.LeftButton and self.session.doc is not None:
+            hit = self.pick(*self._canvas_point(event.position()))
+            if hit is not None and hit.is_text:
+                self.session.set_active(hit.id)
+                self._drag = None
+                self.text_edit_requested.emit(hit.id)
+                return
+        super().mouseDoubleClickEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position()
         button = event.button()
@@ -331,7 +344,7 @@ class Canvas(QWidget):
                 "kind": "scale", "handle": handle, "layer": layer.id, "start": pos,
                 "centre": (cx + ox, cy + oy), "scale0": layer.params.scale,
                 "p0": self._canvas_point(pos), "gesture": self.session.new_gesture(),
-                "started": False,
+                "started": False, "text0": scale_base(layer) if layer.is_text else None,
             }  # fmt: skip
             return
         cx, cy = self._canvas_point(pos)
@@ -430,6 +443,14 @@ class Canvas(QWidget):
             fy = py / py0 if fy_frac != 0.5 and py0 else 1.0
         new = (max(sx0 * fx, commands.MIN_SCALE), max(sy0 * fy, commands.MIN_SCALE))
         new = (round(new[0], 4), round(new[1], 4))
+        if drag.get("text0") is not None:  # a text layer's size changes, not its pixels
+            factor = round(max(fy if fy_frac != 0.5 else fx, commands.MIN_SCALE), 4)
+            if drag.get("factor") != factor:
+                drag["factor"] = factor
+                self.session.push(
+                    scale_text(doc, drag["layer"], factor, drag["gesture"], drag["text0"])
+                )
+            return
         if doc.layer(drag["layer"]).params.scale == new:
             return
         self.session.push(commands.set_scale(doc, drag["layer"], new, drag["gesture"]))

@@ -34,7 +34,8 @@ def result_summary(result: DecomposeResult, elapsed: float) -> str:
     what the backend warned about (e.g. that it found fewer layers than asked)."""
     parts = [
         f"{count(len(result.layers), 'layer')} from {result.backend} on {result.device} "
-        f"in {elapsed:.1f} s; {describe(result)}."
+        f"in {elapsed:.1f} s"
+        + (f"; {describe(result)}." if result.reconstruction_db is not None else ".")
     ]
     parts += [_sentence(w) for w in result.warnings if w.strip()]
     if result.caption:
@@ -130,7 +131,7 @@ class DecomposeController(QObject):
         self._done()
         doc = self.session.doc
         assert isinstance(job, DecomposeJob)
-        arrays = [(layer.rgba, layer.name) for layer in result.layers]
+        arrays = [(layer.rgba, layer.name, layer.text) for layer in result.layers]
         elapsed = time.monotonic() - job.started_at
         try:
             if doc is None or doc is not job.doc:

@@ -102,8 +102,10 @@ def object_matte(rgba: np.ndarray, inside: np.ndarray) -> np.ndarray:
     return matte * (alpha > 0)
 
 
-def extract_region(layer: Layer, region: np.ndarray, name: str) -> tuple[Layer, Layer]:
-    """(source with the hole filled, extracted object) for a mask over the layer's pixels."""
+def extract_region(layer: Layer, region: np.ndarray, name: str,
+                   matte: np.ndarray | None = None) -> tuple[Layer, Layer]:
+    """(source with the hole filled, extracted object) for a mask over the layer's pixels;
+    `matte` (float 0..1 over the layer's pixels) replaces the GrabCut matte when given."""
     box = content_bbox(region.astype(np.uint8))
     if box is None:
         raise ExtractFailed("The region does not cover the selected layer.")
@@ -115,7 +117,10 @@ def extract_region(layer: Layer, region: np.ndarray, name: str) -> tuple[Layer, 
     X0, Y0 = max(0, c0 - margin), max(0, r0 - margin)
     X1, Y1 = min(pw, c1 + margin), min(ph, r1 + margin)
     crop = pixels[Y0:Y1, X0:X1]
-    matte = object_matte(crop, region[Y0:Y1, X0:X1])
+    if matte is None:
+        matte = object_matte(crop, region[Y0:Y1, X0:X1])
+    else:
+        matte = np.clip(matte[Y0:Y1, X0:X1], 0.0, 1.0).astype(np.float32) * (crop[:, :, 3] > 0)
     if matte.max() < 0.5:
         raise ExtractFailed("No object found there; take in a little more around it.")
 

@@ -16,6 +16,7 @@ from app.core.layer import Layer
 from app.core.render import apply_recolor
 from app.ui.compositing import straight_to_qimage
 from app.ui.session import EditorSession
+from app.ui.text_properties import text_tooltip
 
 MIME_TYPE = "application/x-strata-layer-id"
 THUMB = 40
@@ -116,7 +117,7 @@ class LayerListModel(QAbstractListModel):
             locked = "\nPosition locked: click the lock to move it" if layer.locked else ""
             return (
                 f"{layer.name}\n{x1 - x0:.0f} x {y1 - y0:.0f} px at ({x0:.0f}, {y0:.0f}), "
-                f"opacity {layer.params.opacity * 100:.0f}%{locked}"
+                f"opacity {layer.params.opacity * 100:.0f}%{locked}{text_tooltip(layer)}"
             )
         if role == LayerIdRole:
             return layer.id

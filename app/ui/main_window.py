@@ -22,12 +22,14 @@ from app.ui.documents import DocumentFiles
 from app.ui.extract import box_region, extract_command, stroke_region
 from app.ui.keyboard import UndoKeys
 from app.ui.layer_panel import LayerPanel
+from app.ui.object_select import install as install_object_select
 from app.ui.preferences import PreferencesDialog, apply_saved_preferences
 from app.ui.progress import ProgressWidget
 from app.ui.properties import PropertiesPanel
 from app.ui.resources import icon
 from app.ui.session import EditorSession
 from app.ui.tasks import run_in_background
+from app.ui.text_tools import TextTools
 from app.ui.window_actions import ActionsMixin
 from app.ui.window_files import FileDialogsMixin
 from model.refine.results import describe
@@ -50,7 +52,9 @@ class MainWindow(ActionsMixin, FileDialogsMixin, QMainWindow):
         self._make_menus()
         self._make_toolbar()
         self._make_docks()
+        self.text_tools = TextTools(self)
         self._make_status_bar()
+        self.object_select = install_object_select(self)  # Object Select (W), beside Extract
         self._locks: dict[str, bool] = {}
         self._connect()
         # Ctrl+Z / Ctrl+Shift+Z reach the document unless a text is being typed in

@@ -15,13 +15,17 @@ from PySide6.QtGui import QUndoStack
 from app.core.commands import Command, SetParams
 from app.core.document import Document
 from app.core.layer import Layer
+from app.core.text_layer import SetText
 from app.ui.compositing import make_compositor
 from app.ui.undo import CoreUndoCommand
 
 
 def snapshot(doc: Document) -> Document:
     """A copy safe to read from another thread: layers share their read-only pixels."""
-    layers = [Layer(layer.pixels, layer.origin, layer.params, layer.id) for layer in doc.layers]
+    layers = [
+        Layer(layer.pixels, layer.origin, layer.params, layer.id, layer.text)
+        for layer in doc.layers
+    ]
     return replace(doc, layers=layers, metadata=dict(doc.metadata))
 
 
@@ -84,7 +88,7 @@ class EditorSession(QObject):
 
     def _after_change(self, command: Command) -> None:
         self.revision += 1
-        if isinstance(command, SetParams):
+        if isinstance(command, (SetParams, SetText)):  # one layer's state, not the stack
             self.layer_changed.emit(command.layer_id)
         else:
             self._keep_active_valid(command)

@@ -87,7 +87,7 @@ def inpaint(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
     return resize(fill, (w, h)).astype(np.float32)
 
 
-def texture_fill(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
+def texture_fill(rgb: np.ndarray, covered: np.ndarray, method: str = "auto") -> np.ndarray:
     """The picture with `covered` filled from its own texture (at most FILL_SIDE pixels on
     the longer side, upsampled for larger pictures). The hole is grown by a few pixels so that
     the foreground's anti-aliased fringe is not copied into the fill."""
@@ -95,18 +95,18 @@ def texture_fill(rgb: np.ndarray, covered: np.ndarray) -> np.ndarray:
     size = working_size(w, h, FILL_SIDE)
     small = resize(rgb, size) if size != (w, h) else rgb
     small_hole = resize(covered.astype(np.float32), size) > 0 if size != (w, h) else covered
-    fill = fill_hole(small, dilate(small_hole, FRINGE))
+    fill = fill_hole(small, dilate(small_hole, FRINGE), method=method)
     if size != (w, h):
         fill = resize(fill, (w, h))
     return np.where(covered[:, :, None], fill, rgb).astype(np.float32)
 
 
-def continue_texture(rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+def continue_texture(rgb: np.ndarray, hole: np.ndarray, method: str = "auto") -> np.ndarray:
     """The picture with `hole` filled from the clean pixels around it: texture from patches of
     the picture (never from the hole's anti-aliased rim, see `texture_fill`), and near the rim
     (thin letters are all rim) the local shade of the surroundings, which the copied patches
     carry only by chance."""
-    fill = texture_fill(rgb, hole)
+    fill = texture_fill(rgb, hole, method)
     depth = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     rim = (1.0 - np.clip(depth / SHADE_DEPTH, 0.0, 1.0))[:, :, None]
     shade = inpaint(rgb, dilate(hole, FRINGE)) - cv2.GaussianBlur(fill, (0, 0), SHADE_SIGMA)

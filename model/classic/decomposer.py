@@ -27,8 +27,11 @@ from model.classic.kind import detect_kind
 from model.classic.naming import unique_names
 from model.classic.overlay import Band, find_band, lift, untint
 from model.classic.pieces import Piece, quantise
+from model.classic.prior_hook import with_prior
 from model.classic.subject import segment_subject
 from model.classic.text import detect_text
+from model.prior.runtime import enabled as prior_enabled
+from model.textfit.attach import text_specs
 
 MIN_SEGMENT_SIDE = 16  # smaller images are not segmented, only split to the layer count
 MAX_LAYERS = 20
@@ -105,6 +108,9 @@ class ClassicDecomposer:
                 f"the classic decomposer takes up to {MAX_MEGAPIXELS}, so scale it down first"
             )
         image = as_rgba(rgba)
+        if prior_enabled(options.prior):  # the learned prior, where it is confident
+            run = lambda im, o: self.decompose(im, o, progress, token, bands)  # noqa: E731
+            return with_prior(image, options, run)
         rgb = image[:, :, :3].astype(np.float32) / 255.0
         if (
             bands
@@ -159,12 +165,21 @@ class ClassicDecomposer:
                 if warmup.first_run():  # numba compiles pymatting: say so, it takes a minute
                     report(Progress("preparing", 2, len(STAGES), warmup.FIRST_RUN_MESSAGE))
                     cancellable(token.check, warmup.load)
-                pieces, covered = cancellable(
-                    token.check, segment_subject, rgb, alpha_in, token.check
-                )
+                # Segment Anything's main objects when its weights are downloaded (issue 16);
+                # otherwise the saliency cut, kept only when it passes the gate
+                from model.segment.classic_objects import object_pieces
+
+                found = cancellable(token.check, object_pieces, rgb, alpha_in, token.check)
+                why = ""
+                if found:
+                    pieces, covered = found
+                else:
+                    pieces, covered, why = cancellable(
+                        token.check, segment_subject, rgb, alpha_in, token.check
+                    )
                 background, model, smooth = None, None, False
-                if not pieces:
-                    warnings.append("no distinct foreground was found; the picture stays one layer")
+                if not pieces and why:
+                    warnings.append(why)
         stage(3, "filling in behind the foreground")
         if background is None:
             background = (
@@ -197,11 +212,17 @@ class ClassicDecomposer:
         ]
         layers, count_warnings = fit_count(layers, n)
         warnings += count_warnings
+        fitting = time.perf_counter()
+        specs = cancellable(token.check, text_specs, layers, lines, warnings)  # issue 17
+        timings["fitting text"] = round(time.perf_counter() - fitting, 3)
         stage(5)
         timings["total"] = round(time.perf_counter() - started, 3)
         names = unique_names([layer.name for layer in layers])
         return DecomposeResult(
-            layers=[DecomposedLayer(layer.rgba, name) for layer, name in zip(layers, names)],
+            layers=[
+                DecomposedLayer(layer.rgba, name, text=spec)
+                for layer, name, spec in zip(layers, names, specs)
+            ],
             backend=self.name,
             device="cpu",
             timings=timings,
@@ -226,6 +247,7 @@ class ClassicDecomposer:
         result = self.decompose(inner, inner_options, progress, token, bands=False)
         layers = [layer.rgba for layer in result.layers] + [band.layer(image.shape[:2])]
         names = [layer.name for layer in result.layers] + ["Overlay"]
+        texts = [layer.text for layer in result.layers] + [None]
         if not _reproduces(layers, rgb):
             return None
         below_ids, above_ids = _overlay_order(layers[:-1], band)
@@ -234,8 +256,11 @@ class ClassicDecomposer:
             order = below_ids + above_ids
             lifted = lift([layers[i] for i in order], at, band, image)
             if _reproduces(lifted, rgb):
-                names = [names[i] for i in order]
+                names, texts = [names[i] for i in order], [texts[i] for i in order]
                 layers, names = lifted, names[:at] + ["Overlay"] + names[at:]
+                texts = texts[:at] + [None] + texts[at:]
         names = unique_names(names)
-        result.layers = [DecomposedLayer(rgba, name) for rgba, name in zip(layers, names)]
+        result.layers = [
+            DecomposedLayer(rgba, name, text=text) for rgba, name, text in zip(layers, names, texts)
+        ]
         return result

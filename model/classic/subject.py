@@ -1,8 +1,10 @@
-"""Photos: the main subject with a soft matte.
+"""Photos: the main subject with a soft matte, or none when the guess is not an object.
 
 GrabCut at a small working size, seeded by a saliency guess (colour distance from the
-image border, weighted by a centre prior) with the border as sure background; the cut is
-turned into a trimap and matted with pymatting's closed-form matting, then upsampled.
+image border, weighted by a centre prior) with the border as sure background; the cut must then
+pass a quality gate (`gate.py`: size, one compact piece, an outline on the picture's own
+edges), else the picture stays one layer and the warning points to Object Select; a cut that
+passes is turned into a trimap and matted with pymatting's closed-form matting, then upsampled.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from model.classic.gate import Verdict, judge, no_object
 from model.classic.pieces import Piece, box_of, dilate, erode, quantise, resize, working_size
 
 CUT_SIDE = 320
@@ -101,10 +104,11 @@ def matte(rgb: np.ndarray, fg: np.ndarray) -> np.ndarray:
     return np.clip(alpha, 0.0, 1.0).astype(np.float32)
 
 
-def segment_subject(
-    rgb: np.ndarray, alpha_in: np.ndarray, check: Callable[[], None]
-) -> tuple[list[Piece], np.ndarray]:
-    """The subject piece (if any) and the full-resolution coverage mask of all pieces."""
+def subject_alpha(
+    rgb: np.ndarray, alpha_in: np.ndarray, check: Callable[[], None], gated: bool = True
+) -> tuple[np.ndarray | None, Verdict | None]:
+    """The subject's full-resolution matte (None when there is none, or when `gated` and the
+    cut fails the quality gate) and the gate's verdict on the cut (None when nothing was cut)."""
     h, w = alpha_in.shape
     cut_size = working_size(w, h, CUT_SIDE)
     small = resize(rgb, cut_size)
@@ -112,16 +116,28 @@ def segment_subject(
     small = small * visible[:, :, None] + (1.0 - visible[:, :, None]) * 0.5
     fg = cut_subject(small, check)
     if fg is None:
-        return [], np.zeros((h, w), bool)
+        return None, None
+    verdict = judge(small, fg)
+    if gated and not verdict.passed:
+        return None, verdict
     check()
     matte_size = working_size(w, h, MATTE_SIDE)
     alpha_small = matte(resize(rgb, matte_size), resize(fg, matte_size, nearest=True))
     check()
     alpha = np.clip(resize(alpha_small, (w, h)), 0.0, 1.0) * alpha_in
     alpha[alpha < 0.01] = 0.0
-    box = box_of(alpha > 0)
-    if box is None:
-        return [], np.zeros((h, w), bool)
-    y0, y1, x0, x1 = box
+    return (alpha if alpha.any() else None), verdict
+
+
+def segment_subject(
+    rgb: np.ndarray, alpha_in: np.ndarray, check: Callable[[], None]
+) -> tuple[list[Piece], np.ndarray, str]:
+    """The subject piece (if any), the full-resolution coverage mask of all pieces, and when
+    there is no piece the warning that says why (empty otherwise)."""
+    alpha, verdict = subject_alpha(rgb, alpha_in, check)
+    if alpha is None:
+        reason = verdict.reason if verdict is not None else ""
+        return [], np.zeros(alpha_in.shape, bool), no_object(reason)
+    y0, y1, x0, x1 = box = box_of(alpha > 0)
     piece = Piece("subject", "Subject", box, alpha[y0:y1, x0:x1], rgb[y0:y1, x0:x1].copy())
-    return [piece], alpha > 0
+    return [piece], alpha > 0, ""

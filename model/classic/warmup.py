@@ -1,4 +1,8 @@
-"""The classic backend's one first-run cost, paid at set-up time: `python -m model.classic.warmup`.
+"""The first-run costs, paid at set-up time: `python -m model.classic.warmup`.
+
+Refinement's kernels (model/refine/kernels.py) and the patch fill's (model/classic/patchfill.py)
+compile on their first call and are cached too; `NUMBA_MODULES` lists the modules of ours whose
+cache `first_run()` checks.
 
 pymatting declares its ~30 numba functions with explicit signatures and `cache=True`, so
 *importing* pymatting compiles every one of them (35 s on one free core here, a minute on a busy
@@ -23,6 +27,7 @@ import time
 from pathlib import Path
 
 FIRST_RUN_MESSAGE = "preparing (first run only)"
+NUMBA_MODULES = ("model.classic.patchfill",)  # compiled on a photo's first decomposition
 
 
 def _numba_cache_dirs(source_dir: Path) -> list[Path]:
@@ -86,14 +91,43 @@ def cache_ready(package: str = "pymatting") -> bool:
     return True
 
 
+def module_cache_ready(module: str) -> bool:
+    """Whether numba's cache holds every cached function of one module of ours."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return True
+    source = Path(spec.origin)
+    dirs = _numba_cache_dirs(Path(os.path.abspath(source.parent)))
+    return all(any((d / name).exists() for d in dirs) for name in cached_functions(source))
+
+
 def first_run() -> bool:
-    """True when loading pymatting in this process would compile (a cold numba cache)."""
-    return "pymatting" not in sys.modules and not cache_ready()
+    """True when loading pymatting or the patch fill in this process would compile (a cold
+    numba cache)."""
+    cold = "pymatting" not in sys.modules and not cache_ready()
+    return cold or not all(module_cache_ready(m) for m in NUMBA_MODULES)
 
 
 def load() -> None:
-    """Import pymatting: compiles its numba functions, or loads them from the cache."""
+    """Import pymatting and run the patch fill once: compiles their numba functions, or loads
+    them from the cache."""
     import pymatting  # noqa: F401
+
+    if not all(module_cache_ready(m) for m in NUMBA_MODULES):
+        warm_fill()
+
+
+def warm_fill() -> None:
+    """The patch fill's kernels compile on their first call (~10-30 s): fill a small hole in a
+    picture large enough for two pyramid levels, so the carrying kernels compile too."""
+    import numpy as np
+
+    from model.classic.fill import fill_hole
+
+    rgb = np.random.default_rng(0).random((96, 96, 3)).astype(np.float32)
+    hole = np.zeros((96, 96), bool)
+    hole[36:60, 36:60] = True
+    fill_hole(rgb, hole, method="patch")
 
 
 def warm() -> dict[str, float | bool]:
@@ -112,12 +146,33 @@ def warm() -> dict[str, float | bool]:
     fg = np.zeros((48, 48), bool)
     fg[12:36, 12:36] = True
     matte(rgb, fg)
+    matted = time.perf_counter()
+    warm_fill()
+    filled = time.perf_counter()
+    _warm_refine(rng)
     return {
         "cache_was_ready": was_ready,
         "import_s": round(loaded - started, 2),
+        "fill_s": round(filled - matted, 2),
+        "refine_s": round(time.perf_counter() - filled, 2),
         "total_s": round(time.perf_counter() - started, 2),
-        "cache_ready": cache_ready(),
+        "cache_ready": cache_ready() and all(module_cache_ready(m) for m in NUMBA_MODULES),
     }
+
+
+def _warm_refine(rng) -> None:
+    """Refinement's numba kernels compile on their first call (no signatures), ~10 s: run
+    them once on a tiny enlarged stack so a model's first result is not held up by them."""
+    import numpy as np
+
+    from model.refine.core import refine_layers
+
+    picture = np.zeros((64, 64, 4), np.uint8)
+    picture[..., :3] = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    picture[..., 3] = 255
+    top = np.zeros((32, 32, 4), np.uint8)
+    top[8:24, 8:24] = (200, 40, 40, 180)
+    refine_layers(picture, [picture[::2, ::2].copy(), top])
 
 
 def main() -> int:

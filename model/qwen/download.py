@@ -16,7 +16,7 @@ from typing import Any
 
 from model.base import Cancelled, CancelToken, DecomposeError, Progress
 from model.qwen.pipeline import INSTALL_HINT
-from model.qwen.weights import DEFAULT_MODEL, WeightsReport, check_folder
+from model.qwen.weights import DEFAULT_MODEL, check_folder
 
 ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.jinja", "*.md", "LICENSE*"]
 MARGIN_BYTES = 1024**3  # keep 1 GiB free beyond what the files need
@@ -117,8 +117,12 @@ def download(
     progress: Callable[[Progress], None] | None = None,
     cancel: CancelToken | None = None,
     show_bars: bool = True,
-) -> WeightsReport:
-    """Download (or finish downloading) the weights; returns the completeness report."""
+    check: Callable[[Path, str, str], Any] | None = None,
+    announce: Callable[[int], None] | None = None,
+) -> Any:
+    """Download (or finish downloading) the weights; returns the completeness report
+    (`check(folder, repo_id, source)`, by default a diffusers pipeline's). `announce` hears
+    the bytes still to fetch before anything is written."""
     require_hub()
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
         raise DownloadError(
@@ -128,6 +132,8 @@ def download(
 
     folder = target_folder(to)
     needed = bytes_to_fetch(repo_id, to)
+    if announce is not None:
+        announce(needed)
     check_disk(needed, folder)
     if cancel is not None:
         cancel.check()
@@ -149,4 +155,4 @@ def download(
         raise DownloadError(_network_message(exc)) from exc
     except Exception as exc:  # noqa: BLE001 - network and Hub errors come in many types
         raise DownloadError(_network_message(exc)) from exc
-    return check_folder(Path(path), repo_id, "folder" if to is not None else "hub cache")
+    return (check or check_folder)(Path(path), repo_id, "folder" if to is not None else "hub cache")

@@ -1,5 +1,7 @@
 """OpenRaster (.ora): a zip with `mimetype` (first, stored), stack.xml (top layer first),
-data/*.png, mergedimage.png and Thumbnails/thumbnail.png.
+data/*.png, mergedimage.png and Thumbnails/thumbnail.png. A text layer's words and type
+are attributes of its <layer> in Strata's namespace (`strata:text`, `strata:family`, ...,
+text_fields.py); its pixels are the rendered text, so any reader shows it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from app.core.formats.bake import bake_layer, composite_rgba
 from app.core.formats.images import merged_image_document, read_png_bytes
 from app.core.formats.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIDE, check_size
 from app.core.formats.pngio import LAYER_PNGS, encode_png, thumbnail_png
+from app.core.formats.text_fields import ORA_NS, ora_attributes, placed_spec, spec_from_ora
 from app.core.formats.zipsafe import SafeZip, open_zip
 from app.core.layer import Layer
 
@@ -39,10 +42,14 @@ def save_ora(doc: Document, path: Path) -> None:
             png = encode_png(pixels) if pixels.flags.writeable else LAYER_PNGS.encode(pixels)
             zf.writestr(src, png)
             visibility = "visible" if baked.visible else "hidden"
+            text = ""
+            if layer.text is not None:
+                attrs = ora_attributes(placed_spec(layer))
+                text = "".join(f" strata:{k}={quoteattr(v)}" for k, v in attrs.items())
             entries.append(
                 f"    <layer name={quoteattr(baked.name)} src={quoteattr(src)} x=\"{x}\" "
                 f"y=\"{y}\" opacity=\"{baked.opacity:.6g}\" visibility=\"{visibility}\" "
-                f"composite-op=\"svg:src-over\"/>"
+                f"composite-op=\"svg:src-over\"{text}/>"
             )
         merged = composite_rgba(doc)
         zf.writestr("mergedimage.png", encode_png(merged))
@@ -50,7 +57,8 @@ def save_ora(doc: Document, path: Path) -> None:
         stack = "\n".join(reversed(entries))  # stack.xml lists the top layer first
         xml = (
             "<?xml version='1.0' encoding='UTF-8'?>\n"
-            f"<image version=\"0.0.5\" w=\"{doc.width}\" h=\"{doc.height}\">\n"
+            f"<image version=\"0.0.5\" w=\"{doc.width}\" h=\"{doc.height}\" "
+            f"xmlns:strata={quoteattr(ORA_NS)}>\n"
             f"  <stack>\n{stack}\n  </stack>\n</image>\n"
         )
         zf.writestr("stack.xml", xml.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
@@ -116,7 +124,12 @@ def load_ora(path: Path, max_pixels: int) -> Document:
             if abs(x) > MAX_SIDE or abs(y) > MAX_SIDE:
                 raise ImportFailed(path, f"layer '{name}' lies far outside the canvas")
             opacity = float(np.clip(opacity, 0.0, 1.0))
-            layers.append(Layer.from_canvas(rgba, name, (x, y), visible=visible, opacity=opacity))
+            layer = Layer.from_canvas(rgba, name, (x, y), visible=visible, opacity=opacity)
+            try:
+                layer.text = spec_from_ora(element.attrib)
+            except ValueError as exc:
+                raise ImportFailed(path, f"layer '{name}': {exc}") from None
+            layers.append(layer)
         if not layers:
             rgba = read_png_bytes(
                 archive.read("mergedimage.png", per_image, "the merged image"), path,

@@ -5,10 +5,13 @@ groups are flattened in stacking order (a hidden group hides its layers, its opa
 multiplies theirs); clipping masks are baked into the clipped layers' alpha; layers that
 only render through psd-tools' compositor (shapes, type, smart objects, masks, effects) are
 rendered to pixels. Blend modes other than normal cannot be represented and become normal.
+Type layers become text layers: the pixels stored in the file, plus the words and type read
+from their engine data (psd_text.py).
 
 Export: an RGBA document, each layer cropped to its content at its offset with edits baked
 in, opacity, visibility and the position lock ('lspf' flag) as layer properties, and our own
-composite as the merged image.
+composite as the merged image. A text layer is also a Photoshop type layer (the `TySh` block
+with its text engine data) over the same pixels.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from app.core.formats.atomic import atomic_file
 from app.core.formats.bake import bake_layer, composite_rgba
 from app.core.formats.images import merged_image_document, to_rgba8
 from app.core.formats.limits import LIMIT_WORDS, MAX_LAYERS, TOTAL_PIXEL_FACTOR, check_size
+from app.core.formats.psd_text import spec_from_type_layer, type_tool_block
+from app.core.formats.text_fields import placed_spec
 from app.core.layer import Layer, LayerParams
 
 PSD_MAGIC = b"8BPS"
@@ -63,7 +68,8 @@ def _position_locked(layer: Any) -> bool:
 
 
 def _needs_render(layer: Any) -> bool:
-    return layer.kind != "pixel" or layer.has_mask() or layer.has_effects()
+    # a type layer's stored pixels are its text as Photoshop (or Strata) rendered it
+    return layer.kind not in ("pixel", "type") or layer.has_mask() or layer.has_effects()
 
 
 def _layer_pixels(layer: Any) -> tuple[np.ndarray, int, int] | None:
@@ -142,9 +148,12 @@ class _Reader:
             return _empty(name, leaf.left, leaf.top, visible=visible, opacity=opacity)
         rgba, x, y = got
         locked = _position_locked(leaf)
-        return Layer.from_canvas(
+        layer = Layer.from_canvas(
             rgba, name, (x, y), visible=visible, opacity=opacity, locked=locked
         )
+        if leaf.kind == "type":  # the pixels stored in the file, and the words and type
+            layer.text = spec_from_type_layer(leaf)
+        return layer
 
     def group(self, group: Any, visible: bool, opacity: float) -> list[Layer]:
         """Layers of a group, bottom first: nested groups flattened in stacking order,
@@ -209,6 +218,8 @@ def save_psd(doc: Document, path: Path) -> None:
         )
         created.name = baked.name
         created.visible = baked.visible
+        if layer.text is not None and not baked.empty:
+            _add_type_block(created, layer, pixels, x, y)
         if layer.locked:
             created.lock(ProtectedFlags.POSITION)
             if not created.locks.position:  # psd-tools 1.26 drops a layer's first lock()
@@ -216,6 +227,24 @@ def save_psd(doc: Document, path: Path) -> None:
     _set_merged_image(psd, composite_rgba(doc))
     with atomic_file(path) as fh:
         _write(psd, fh)
+
+
+def _add_type_block(created: Any, layer: Layer, pixels: np.ndarray, x: int, y: int) -> None:
+    """Make a written pixel layer a Photoshop type layer (its pixels stay as they are)."""
+    from psd_tools.constants import Tag
+
+    spec = placed_spec(layer)
+    h, w = pixels.shape[:2]
+    block = type_tool_block(spec, (1.0, 0.0, 0.0, 1.0, spec.x, spec.y), (x, y, x + w, y + h))
+    created._record.tagged_blocks[Tag.TYPE_TOOL_OBJECT_SETTING] = _tagged(
+        Tag.TYPE_TOOL_OBJECT_SETTING, block
+    )
+
+
+def _tagged(key: Any, data: Any) -> Any:
+    from psd_tools.psd.tagged_blocks import TaggedBlock
+
+    return TaggedBlock(key=key, data=data)
 
 
 def _merged_planes(rgba: np.ndarray) -> list[bytes]:

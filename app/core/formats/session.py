@@ -2,8 +2,8 @@
 
 A zip holding `mimetype` (first, stored), `manifest.json` (versioned: canvas, metadata,
 the layers bottom first with id, name, origin and every LayerParams field; fields added
-later, like `locked`, are optional so older sessions still open) and lossless
-PNGs: each layer's source pixels as cropped in memory and the document's source image.
+later, like `locked` and a text layer's `text`, are optional so older sessions still open)
+and lossless PNGs: each layer's source pixels as cropped in memory and the document's source image.
 Nothing is baked: reopening gives the same layers, parameters and pixels.
 """
 
@@ -23,6 +23,7 @@ from app.core.formats.atomic import atomic_file
 from app.core.formats.images import read_png_bytes
 from app.core.formats.limits import MAX_LAYERS, MAX_MANIFEST_BYTES, MAX_SIDE, check_size
 from app.core.formats.pngio import LAYER_PNGS
+from app.core.formats.text_fields import spec_fields, spec_from_fields
 from app.core.formats.zipsafe import SafeZip, open_zip
 from app.core.layer import Layer, LayerParams, Recolor
 
@@ -63,6 +64,7 @@ def manifest_for(
                 "origin": list(layer.origin),
                 "size": list(layer.size),
                 **_params_json(layer.params),
+                **({"text": spec_fields(layer.text)} if layer.text is not None else {}),
             }
         )
     manifest: dict[str, Any] = {
@@ -82,7 +84,7 @@ def save_session(doc: Document, path: Path, extra: dict[str, Any] | None = None)
     """Write the session atomically. `extra` adds top-level manifest keys (recovery info)."""
     # One pass over the stack, so the manifest and the PNGs describe the same layers even if
     # another thread edits the document meanwhile (the GUI should still pass a snapshot).
-    layers = [Layer(la.pixels, la.origin, la.params, la.id) for la in list(doc.layers)]
+    layers = [Layer(la.pixels, la.origin, la.params, la.id, la.text) for la in list(doc.layers)]
     manifest = manifest_for(doc, extra, layers)
     text = json.dumps(manifest, ensure_ascii=False, indent=1, default=str)
     with atomic_file(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as zf:
@@ -214,7 +216,13 @@ def load_session(path: Path, max_pixels: int) -> Document:
                 pixels = read_png_bytes(archive.read(file, per_image, what), path, max_pixels, what)
                 if (pixels.shape[1], pixels.shape[0]) != size:
                     raise _Bad(f"{what} does not have the size the manifest says")
-                layers.append(Layer(pixels, origin, params, layer_id))
+                text = None
+                if entry.get("text") is not None:
+                    try:
+                        text = spec_from_fields(entry["text"])
+                    except ValueError as exc:
+                        raise _Bad(f"{what}: {exc}") from None
+                layers.append(Layer(pixels, origin, params, layer_id, text))
             source = None
             if manifest.get("source") is not None:
                 file = _str(manifest["source"], "source image")
@@ -244,7 +252,7 @@ def np_equal_docs(a: Document, b: Document) -> bool:
     if a.size != b.size or len(a.layers) != len(b.layers):
         return False
     for la, lb in zip(a.layers, b.layers):
-        if la.id != lb.id or la.origin != lb.origin or la.params != lb.params:
+        if la.id != lb.id or la.origin != lb.origin or la.params != lb.params or la.text != lb.text:
             return False
         if not np.array_equal(la.pixels, lb.pixels):
             return False
