@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create (or update) the project's virtual environment in .venv.
 #   installer/bootstrap.sh            the app (classic decomposer, editor, CLI)
-#   installer/bootstrap.sh dev        plus the test tools and the qwen extra (CPU tests of the real pipeline)
+#   installer/bootstrap.sh dev        plus the test tools, the qwen extra (CPU tests of the real
+#                                     pipeline) and the cluster extra (Ray tests of `batch --ray`)
 # After pip it warms numba's cache (python -m model.classic.warmup) and, for the app as root with
 # apt-get, installs the system libraries Qt's X11 plugin needs (python -m app.platform_check).
 # PYTHONWARNINGS silences setuptools' editable-install banner, which is not an error.
@@ -19,7 +20,7 @@ stamp=".venv/.strata-$profile"
 want="$(cat pyproject.toml installer/constraints-ci.txt | sha1sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   case "$profile" in
-    dev) PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -c installer/constraints-ci.txt -e ".[dev,qwen]" ;;
+    dev) PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -c installer/constraints-ci.txt -e ".[dev,qwen,cluster]" ;;
     *)   PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e . ;;
   esac
   # numba compiles pymatting's functions here, once, instead of in the first decomposition.

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from app.cli import decompose, evaluate, files, models, refine
+from app.cli import batch, decompose, evaluate, files, models, refine
 from app.cli.options import add_max_pixels, max_pixels_value
 
-SUBCOMMANDS = {"decompose", "export", "info", "dataset", "eval", "models", "refine"}
+SUBCOMMANDS = {"decompose", "export", "info", "dataset", "eval", "models", "refine", "batch"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,7 +51,7 @@ def build_parser() -> Parser:
     )
     add_max_pixels(parser, default=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (decompose, files, evaluate, models, refine):
+    for module in (decompose, files, evaluate, models, refine, batch):
         module.register(sub)
     return parser
 

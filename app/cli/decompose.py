@@ -140,7 +140,7 @@ def device_warning(backend: str, device: str) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.core.document import Document
+    from app.core.decomposition import result_document
     from app.core.formats import check_output, load_image_rgba, save_document
     from model.base import as_rgba
     from model.refine.results import describe, measure
@@ -169,22 +169,8 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"caption: {result.caption}")
     notes.append(describe(measure(result, rgba)))
 
-    doc = Document.from_image(rgba)
-    from app.core.decomposition import picture_layers
-
-    doc.layers = picture_layers(
-        [(layer.rgba, layer.name, layer.text) for layer in result.layers]
-    )
-    doc.metadata.update(
-        backend=result.backend,
-        backend_choice=reason,
-        device=result.device,
-        caption=result.caption,
-        timings={**result.timings, "total_s": round(seconds, 3)},
-        reconstruction_db=result.reconstruction_db,
-        warnings=list(result.warnings),
-        input=str(args.input),
-    )
+    doc = result_document(rgba, result, backend_choice=reason, input=str(args.input),
+                          timings={**result.timings, "total_s": round(seconds, 3)})
     save_document(doc, args.output)
     count = len(doc.layers)
     notes.append(f"wrote {wording.count(count, 'layer')} to {args.output} "

@@ -63,3 +63,22 @@ def decompose_layer_command(
     name = doc.layer(layer_id).name
     parts = layers_from_arrays(arrays, origin)
     return ReplaceLayers([layer_id], parts, f"Decompose '{name}'")
+
+
+def result_document(rgba: np.ndarray, result, **metadata) -> Document:
+    """A document of a decomposition of the whole picture `rgba` (a `DecomposeResult`), with
+    what the result says about itself in its metadata (what `decompose` and `batch` save)."""
+    doc = Document.from_image(rgba)
+    doc.layers = picture_layers(
+        [(layer.rgba, layer.name, layer.text) for layer in result.layers]
+    )
+    doc.metadata.update(
+        backend=result.backend,
+        device=result.device,
+        caption=result.caption,
+        timings=dict(result.timings),
+        reconstruction_db=result.reconstruction_db,
+        warnings=list(result.warnings),
+    )
+    doc.metadata.update(metadata)
+    return doc

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from model.classic.pieces import quantise, resize
+from model.threads import thread_budget
 
 OCR_SHORT = 736
 OCR_LONG = 1280
@@ -52,13 +53,14 @@ def engine():
         if _engine is None:
             from rapidocr import RapidOCR
 
+            threads = thread_budget(min(4, os.cpu_count() or 1))  # a batch worker's share
             params = {
                 "Global.log_level": "error",
                 "Global.use_cls": False,
                 # We size the picture ourselves; rapidocr must not rescale it again.
                 "Det.limit_type": "max",
                 "Det.limit_side_len": OCR_LONG,
-                "EngineConfig.onnxruntime.intra_op_num_threads": min(4, os.cpu_count() or 1),
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             }
             params.update(_bundled_models())
             _engine = RapidOCR(params=params)
