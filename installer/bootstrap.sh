@@ -20,7 +20,7 @@ stamp=".venv/.strata-$profile"
 want="$(cat pyproject.toml installer/constraints-ci.txt | sha1sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   case "$profile" in
-    dev) PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -c installer/constraints-ci.txt -e ".[dev,qwen,cluster]" ;;
+    dev) PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -c installer/constraints-ci.txt -e ".[dev,qwen,cluster,train]" ;;
     *)   PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e . ;;
   esac
   # numba compiles pymatting's functions here, once, instead of in the first decomposition.
