@@ -2,7 +2,8 @@
 # Create (or update) the project's virtual environment in .venv.
 #   installer/bootstrap.sh            the app (classic decomposer, editor, CLI)
 #   installer/bootstrap.sh dev        plus the test tools, the qwen extra (CPU tests of the real
-#                                     pipeline) and the cluster extra (Ray tests of `batch --ray`)
+#                                     pipeline), the cluster extra (Ray tests of `batch --ray`) and
+#                                     the train extra (onnx: the prior's export test)
 # After pip it warms numba's cache (python -m model.classic.warmup) and, for the app as root with
 # apt-get, installs the system libraries Qt's X11 plugin needs (python -m app.platform_check).
 # PYTHONWARNINGS silences setuptools' editable-install banner, which is not an error.
