@@ -137,7 +137,8 @@ def warm() -> dict[str, float | bool]:
 
     started = time.perf_counter()
     was_ready = cache_ready()
-    load()
+    import pymatting  # noqa: F401 - compiles its functions, or loads them from the cache
+
     loaded = time.perf_counter()
     from model.classic.subject import matte
 
