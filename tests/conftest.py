@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.core.document import Document
+from app.core.formats.limits import set_max_pixels
 from app.core.layer import Layer, LayerParams, Recolor
 from tests.shared_data import shared_psd
 
@@ -90,3 +91,12 @@ def random_document() -> Callable[..., Document]:
 def shared_psd_dir() -> Path:
     """../shared/data/psd: skips with where to put it when absent; fails in CI (CI=true)."""
     return shared_psd()
+
+
+@pytest.fixture
+def default_pixel_limit(monkeypatch):
+    """The program's own pixel limit, neither the environment's nor one a test set."""
+    monkeypatch.delenv("STRATA_MAX_PIXELS", raising=False)
+    set_max_pixels(None)
+    yield
+    set_max_pixels(None)

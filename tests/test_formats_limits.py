@@ -11,13 +11,7 @@ from app.core.errors import ImportFailed
 from app.core.formats import load_document, save_document
 from app.core.formats.limits import DEFAULT_MAX_PIXELS, max_pixels, set_max_pixels
 
-
-@pytest.fixture(autouse=True)
-def default_limit(monkeypatch):
-    monkeypatch.delenv("STRATA_MAX_PIXELS", raising=False)
-    set_max_pixels(None)
-    yield
-    set_max_pixels(None)
+pytestmark = pytest.mark.usefixtures("default_pixel_limit")
 
 
 def test_set_max_pixels_applies_to_every_reader(tmp_path):

@@ -20,13 +20,7 @@ from app.ui.decompose_controller import result_summary
 from app.ui.preferences import MAX_PIXELS_KEY
 from model.base import DecomposedLayer, DecomposeResult
 
-
-@pytest.fixture(autouse=True)
-def default_limit(monkeypatch):
-    monkeypatch.delenv("STRATA_MAX_PIXELS", raising=False)
-    set_max_pixels(None)
-    yield
-    set_max_pixels(None)
+pytestmark = pytest.mark.usefixtures("default_pixel_limit")
 
 
 def test_the_pixel_limit_preference_is_kept_and_applies_to_opening(qtbot, window, tmp_path):
