@@ -117,7 +117,10 @@ def _json_problem(path: Path) -> tuple[str | None, object]:
         return "is not valid JSON", None
 
 
-class _Checker:
+class FolderChecker:
+    """Collects what is missing or truncated in a downloaded weights folder (qwen and the
+    Object Select models both check theirs with it)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.problems: list[str] = []
@@ -180,7 +183,7 @@ class _Checker:
             self.fail(path, f"lacks {len(tensors - found)} tensors its index lists")
 
 
-def _check_component(checker: _Checker, name: str, class_name: str) -> None:
+def _check_component(checker: FolderChecker, name: str, class_name: str) -> None:
     folder = checker.root / name
     if not folder.is_dir():
         checker.problems.append(f"{name}/ is missing")
@@ -213,7 +216,7 @@ def _check_component(checker: _Checker, name: str, class_name: str) -> None:
         checker.weights(name, folder)
 
 
-def _tokenizer_files(checker: _Checker, name: str, folder: Path) -> None:
+def _tokenizer_files(checker: FolderChecker, name: str, folder: Path) -> None:
     if (folder / "tokenizer.json").is_file():
         checker.json_file(name, folder / "tokenizer.json")
         return
@@ -228,7 +231,7 @@ def _tokenizer_files(checker: _Checker, name: str, folder: Path) -> None:
 
 def check_folder(root: Path, model: str = "", source: str = "folder") -> WeightsReport:
     """Check a diffusers pipeline folder against its model_index.json."""
-    checker = _Checker(root)
+    checker = FolderChecker(root)
     index = checker.json_file("model_index", root / "model_index.json")
     if isinstance(index, dict):
         for name, value in sorted(index.items()):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.base import DecomposeError
-from model.qwen.weights import _Checker, human_size, locate
+from model.qwen.weights import FolderChecker, human_size, locate
 from model.segment.catalogue import known
 
 
@@ -69,7 +69,7 @@ def inspect(request: str) -> SegmentWeights:
 def check_path(path: Path, name: str, source: str, request: str = "",
                catalogued: bool = True) -> SegmentWeights:
     """Check the files of a weights folder (config.json, safetensors headers and lengths)."""
-    checker = _Checker(path)
+    checker = FolderChecker(path)
     checker.json_file("model", path / "config.json")
     checker.weights("model", path)
     problem = None
